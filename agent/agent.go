@@ -1,0 +1,133 @@
+// Package agent is the boundary between a phone call and a conversation.
+//
+// An Agent is handed a Call once the call is answered. Through the Call it
+// sees the call's facts (Info), reads the caller's audio as 20 ms frames of
+// 16-bit PCM at 8 kHz, receives DTMF digits, queues audio to play, stops
+// playback at once (barge-in) and may ask for a transfer. Returning from
+// Serve hangs the call up. When the caller hangs up, the context passed to
+// Serve is cancelled and the Call's blocking methods return ErrHangup.
+//
+// Agents never see SIP messages: the sip package implements Call, and the
+// agent subpackages (echo, flow, and later WebSocket, TwiML and Voiceflow
+// agents) implement Agent.
+package agent
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"strings"
+)
+
+// SampleRate is the PCM sample rate agents hear and speak, in Hz.
+const SampleRate = 8000
+
+// FrameSamples is the number of samples in one 20 ms frame at SampleRate.
+const FrameSamples = SampleRate / 50
+
+// ErrHangup is returned by a Call's blocking methods once the call has ended.
+var ErrHangup = errors.New("agent: call ended")
+
+// ErrTransferUnsupported is returned by Call.Transfer while no transfer
+// service is configured.
+var ErrTransferUnsupported = errors.New("agent: transfer not supported")
+
+// Agent runs one conversation on one call.
+type Agent interface {
+	// Serve runs until the conversation is over. The call is hung up when
+	// Serve returns; an error is logged and counted, never shown to the
+	// caller beyond the hang-up.
+	Serve(ctx context.Context, call Call) error
+}
+
+// AgentFunc adapts a function to the Agent interface.
+type AgentFunc func(ctx context.Context, call Call) error
+
+// Serve calls f(ctx, call).
+func (f AgentFunc) Serve(ctx context.Context, call Call) error { return f(ctx, call) }
+
+// Call is what an agent sees of a phone call. All methods are safe for
+// concurrent use, so an agent may read audio in one goroutine and play
+// audio in another.
+type Call interface {
+	// Info returns the call's facts. The value does not change during
+	// the call.
+	Info() Info
+
+	// ReadAudio blocks until the next 20 ms frame of the caller's audio
+	// is available and copies it into frame, which must hold at least
+	// FrameSamples samples. It returns the number of samples copied.
+	// Frames an agent does not read in time are dropped, oldest first,
+	// so a busy agent never holds up the media path.
+	ReadAudio(ctx context.Context, frame []int16) (int, error)
+
+	// WriteAudio queues PCM samples for playback to the caller. It copies
+	// pcm and returns once the samples are queued, blocking while the
+	// playout queue is full.
+	WriteAudio(ctx context.Context, pcm []int16) error
+
+	// ClearAudio drops all queued audio at once (barge-in).
+	ClearAudio()
+
+	// WaitPlayed blocks until all audio queued so far has been played
+	// (or cleared).
+	WaitPlayed(ctx context.Context) error
+
+	// DTMF delivers the digits the caller presses ('0'-'9', '*', '#',
+	// 'A'-'D'), one value per key press. It is closed when the call ends.
+	DTMF() <-chan rune
+
+	// Transfer asks for the call to be forwarded. Until a transfer
+	// service is configured it returns ErrTransferUnsupported.
+	Transfer(ctx context.Context, req TransferRequest) (TransferResult, error)
+}
+
+// Info holds the facts of a call that an agent may act on.
+type Info struct {
+	CallID     string
+	From       string // From URI, e.g. sip:+15550100@example.com
+	FromName   string // From display name, if any
+	To         string // To URI
+	RequestURI string
+	Source     netip.AddrPort // where the INVITE came from
+	Transport  string         // udp, tcp, ...
+	Codec      string         // negotiated codec name, e.g. PCMU
+	// Headers holds every SIP header of the initial INVITE, including
+	// X- headers, in the order received. Names keep the case received.
+	Headers []Header
+}
+
+// Header is one SIP header field.
+type Header struct {
+	Name  string
+	Value string
+}
+
+// Header returns the value of the first header named name (compared
+// without regard to case), or "".
+func (i Info) Header(name string) string {
+	for _, h := range i.Headers {
+		if strings.EqualFold(h.Name, name) {
+			return h.Value
+		}
+	}
+	return ""
+}
+
+// TransferRequest says where and how to forward a call.
+type TransferRequest struct {
+	// Target is the SIP URI to forward to, as TwiML <Sip> would give it
+	// (parameters and ?X-header=value headers included).
+	Target string
+	// Mode is "refer", "bridge" or "auto" ("" means the configured default).
+	Mode string
+}
+
+// TransferResult tells an agent how a transfer ended.
+type TransferResult struct {
+	// Status follows TwiML's DialCallStatus / ReferCallStatus words:
+	// completed, busy, no-answer, failed, canceled.
+	Status string
+	// SIPCode is the final SIP status code seen, 0 if none.
+	SIPCode int
+}
