@@ -12,23 +12,17 @@ const SampleRate = 8000
 // FrameSamples is the number of samples in one 20 ms frame.
 const FrameSamples = SampleRate / 50
 
-// Codec is an RTP audio payload format.
+// Codec is an RTP audio payload format. Codec values are comparable.
 type Codec struct {
 	Name        string // encoding name as in SDP rtpmap, e.g. "PCMU"
 	PayloadType uint8  // static payload type (RFC 3551 section 6)
 	ClockRate   uint32 // RTP clock rate in Hz
-	// silence is the encoded value of a zero sample.
-	silence byte
-	encode  func(int16) uint8
-	decode  func(uint8) int16
 }
 
 // The G.711 codecs (ITU-T G.711, RFC 3551 section 4.5.14).
 var (
-	PCMU = Codec{Name: "PCMU", PayloadType: 0, ClockRate: SampleRate, silence: 0xFF,
-		encode: g711.EncodeUlawFrame, decode: g711.DecodeUlawFrame}
-	PCMA = Codec{Name: "PCMA", PayloadType: 8, ClockRate: SampleRate, silence: 0xD5,
-		encode: g711.EncodeAlawFrame, decode: g711.DecodeAlawFrame}
+	PCMU = Codec{Name: "PCMU", PayloadType: 0, ClockRate: SampleRate}
+	PCMA = Codec{Name: "PCMA", PayloadType: 8, ClockRate: SampleRate}
 )
 
 // Codecs lists the codecs media can encode and decode.
@@ -46,15 +40,21 @@ func CodecByName(name string) (Codec, bool) {
 }
 
 // Valid reports whether c is one of the supported codecs.
-func (c Codec) Valid() bool { return c.encode != nil }
+func (c Codec) Valid() bool { return c == PCMU || c == PCMA }
 
 // Decode decodes payload into dst and returns the number of samples
 // written: min(len(payload), len(dst)). It allocates nothing.
 func (c Codec) Decode(dst []int16, payload []byte) int {
 	n := min(len(payload), len(dst))
-	dec := c.decode
-	for i := 0; i < n; i++ {
-		dst[i] = dec(payload[i])
+	payload, dst = payload[:n], dst[:n]
+	if c.PayloadType == PCMA.PayloadType {
+		for i, b := range payload {
+			dst[i] = g711.DecodeAlawFrame(b)
+		}
+		return n
+	}
+	for i, b := range payload {
+		dst[i] = g711.DecodeUlawFrame(b)
 	}
 	return n
 }
@@ -63,18 +63,25 @@ func (c Codec) Decode(dst []int16, payload []byte) int {
 // min(len(pcm), len(dst)). It allocates nothing.
 func (c Codec) Encode(dst []byte, pcm []int16) int {
 	n := min(len(pcm), len(dst))
-	enc := c.encode
-	for i := 0; i < n; i++ {
-		dst[i] = enc(pcm[i])
+	pcm, dst = pcm[:n], dst[:n]
+	if c.PayloadType == PCMA.PayloadType {
+		for i, s := range pcm {
+			dst[i] = g711.EncodeAlawFrame(s)
+		}
+		return n
+	}
+	for i, s := range pcm {
+		dst[i] = g711.EncodeUlawFrame(s)
 	}
 	return n
 }
 
-// Silence fills dst with the encoding of silence.
-func (c Codec) Silence(dst []byte) {
-	for i := range dst {
-		dst[i] = c.silence
+// SilenceByte returns the encoding of a zero sample.
+func (c Codec) SilenceByte() byte {
+	if c.PayloadType == PCMA.PayloadType {
+		return 0xD5
 	}
+	return 0xFF
 }
 
 // String returns the encoding name.
