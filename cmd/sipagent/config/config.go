@@ -1,0 +1,116 @@
+// Package config reads sipagent's YAML configuration: one typed struct,
+// parsed strictly (unknown keys are errors), with ${VAR} expansion from the
+// environment, defaults filled in, and every value checked at start-up so
+// that a bad key stops the process with an error that names it.
+package config
+
+import (
+	_ "embed"
+	"fmt"
+	"time"
+)
+
+// Default is the embedded configuration `sipagent` runs with when no
+// --config is given: loopback UDP and TCP on 5060, the demo flow for every
+// call.
+//
+//go:embed default.yaml
+var Default []byte
+
+// Config is the whole of sipagent's configuration.
+type Config struct {
+	SIP      SIP              `yaml:"sip"`
+	Media    Media            `yaml:"media"`
+	Agents   map[string]Agent `yaml:"agents"`
+	Routes   []Route          `yaml:"routes"`
+	Limits   Limits           `yaml:"limits"`
+	Shutdown Shutdown         `yaml:"shutdown"`
+	Log      Log              `yaml:"log"`
+}
+
+// SIP configures signalling.
+type SIP struct {
+	// Listen lists the sockets to serve, as transport://host:port URLs;
+	// transports are udp and tcp.
+	Listen []string `yaml:"listen"`
+	// ExternalHost is the address advertised in Contact and SDP when
+	// sipagent sits behind NAT. Empty: the address a call arrived on.
+	ExternalHost string `yaml:"external_host"`
+	// UserAgent is sent in User-Agent and Server headers.
+	UserAgent string `yaml:"user_agent"`
+}
+
+// Media configures RTP.
+type Media struct {
+	// RTPPorts is the even-port range RTP sockets bind in, "MIN-MAX".
+	RTPPorts string `yaml:"rtp_ports"`
+	// Codecs lists the codecs to answer with, in order of preference.
+	Codecs []string `yaml:"codecs"`
+	// RTPTimeout ends a call that has received no RTP for this long
+	// (calls on hold are exempt). 0 disables the check.
+	RTPTimeout Duration `yaml:"rtp_timeout"`
+	// JitterBuffer is the playout delay of the receive jitter buffer, in
+	// packets.
+	JitterBuffer int `yaml:"jitter_buffer"`
+}
+
+// Agent configures one named agent.
+type Agent struct {
+	// Kind is the agent type: flow or echo.
+	Kind string `yaml:"kind"`
+	// Flow is the flow file of a flow agent; empty runs the embedded demo.
+	Flow string `yaml:"flow"`
+	// Delay is how far behind the caller an echo agent plays back.
+	Delay Duration `yaml:"delay"`
+}
+
+// Route sends matching calls to an agent. Empty match fields match
+// anything; the first route that matches wins.
+type Route struct {
+	Agent string `yaml:"agent"`
+	// User matches the Request-URI user part ("*" wildcards allowed).
+	User string `yaml:"user"`
+	// From matches the From URI ("*" wildcards allowed).
+	From string `yaml:"from"`
+	// Source matches the signalling source address (a CIDR).
+	Source string `yaml:"source"`
+}
+
+// Limits bounds the load sipagent takes.
+type Limits struct {
+	// MaxCalls is the number of concurrent calls; further INVITEs get
+	// 503 with Retry-After.
+	MaxCalls int `yaml:"max_calls"`
+}
+
+// Shutdown configures SIGINT/SIGTERM handling.
+type Shutdown struct {
+	// Drain is how long active calls may go on after a stop signal
+	// before they are ended with BYE.
+	Drain Duration `yaml:"drain"`
+}
+
+// Log configures logging.
+type Log struct {
+	Level  string `yaml:"level"`  // debug, info, warn, error
+	Format string `yaml:"format"` // text or json
+}
+
+// Duration is a time.Duration written as "20ms", "5s", "1m".
+type Duration time.Duration
+
+// UnmarshalText parses a Go duration string.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("not a duration (use e.g. 500ms, 30s, 2m): %q", b)
+	}
+	if v < 0 {
+		return fmt.Errorf("negative duration %q", b)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// D returns d as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }

@@ -1,0 +1,113 @@
+package config
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func TestDefaultParses(t *testing.T) {
+	cfg, err := Parse(Default, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Listeners(); len(got) != 2 || got[0] != (Listener{"udp", "127.0.0.1:5060"}) || got[1] != (Listener{"tcp", "127.0.0.1:5060"}) {
+		t.Errorf("listeners = %v", got)
+	}
+	if lo, hi := cfg.RTPPortRange(); lo != 20000 || hi != 29999 {
+		t.Errorf("rtp ports = %d-%d", lo, hi)
+	}
+	if cfg.Media.RTPTimeout.D() != 60*time.Second || cfg.Limits.MaxCalls != 1000 || cfg.Media.JitterBuffer != 3 {
+		t.Errorf("defaults not applied: %+v", cfg)
+	}
+	if cfg.Agents["demo"].Kind != "flow" || cfg.Routes[0].Agent != "demo" {
+		t.Errorf("agents/routes: %+v %+v", cfg.Agents, cfg.Routes)
+	}
+}
+
+func TestEnvExpansion(t *testing.T) {
+	doc := `
+sip:
+  listen: ["udp://${BIND}:5070"]
+  external_host: "${EXT:-203.0.113.7}"
+agents: {a: {kind: echo}}
+routes: [{agent: a}]
+`
+	cfg, err := Parse([]byte(doc), env(map[string]string{"BIND": "10.0.0.1"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.SIP.Listen[0] != "udp://10.0.0.1:5070" || cfg.SIP.ExternalHost != "203.0.113.7" {
+		t.Errorf("got %q %q", cfg.SIP.Listen[0], cfg.SIP.ExternalHost)
+	}
+	if cfg.Agents["a"].Delay.D() != 200*time.Millisecond {
+		t.Errorf("echo delay default = %v", cfg.Agents["a"].Delay.D())
+	}
+}
+
+func TestErrorsNameTheKey(t *testing.T) {
+	base := "agents: {demo: {kind: flow}}\nroutes: [{agent: demo}]\n"
+	tests := []struct {
+		name, doc, key string
+	}{
+		{"unknown top key", "sipp: {}\n" + base, "sipp"},
+		{"unknown nested key", "sip: {lisen: []}\n" + base, "sip.lisen"},
+		{"unknown agent key", "agents: {demo: {kind: flow, flw: x}}\nroutes: [{agent: demo}]\n", "agents.demo.flw"},
+		{"unknown route key", "agents: {demo: {kind: flow}}\nroutes: [{agent: demo, usr: x}]\n", "routes[0].usr"},
+		{"bad transport", "sip: {listen: [\"sctp://0.0.0.0:5060\"]}\n" + base, "sip.listen[0]"},
+		{"listen host not IP", "sip: {listen: [\"udp://example.com:5060\"]}\n" + base, "sip.listen[0]"},
+		{"bad external host", "sip: {external_host: \"a b\"}\n" + base, "sip.external_host"},
+		{"bad port range", "media: {rtp_ports: \"30000\"}\n" + base, "media.rtp_ports"},
+		{"inverted port range", "media: {rtp_ports: \"30000-20000\"}\n" + base, "media.rtp_ports"},
+		{"unknown codec", "media: {codecs: [PCMU, G729]}\n" + base, "media.codecs[1]"},
+		{"duplicate codec", "media: {codecs: [PCMU, pcmu]}\n" + base, "media.codecs[1]"},
+		{"bad duration", "media: {rtp_timeout: soon}\n" + base, "media.rtp_timeout"},
+		{"jitter out of range", "media: {jitter_buffer: 99}\n" + base, "media.jitter_buffer"},
+		{"no agents", "routes: [{agent: demo}]\n", "agents"},
+		{"bad kind", "agents: {demo: {kind: robot}}\nroutes: [{agent: demo}]\n", "agents.demo.kind"},
+		{"route to nowhere", "agents: {demo: {kind: flow}}\nroutes: [{agent: nobody}]\n", "routes[0].agent"},
+		{"bad source", "agents: {demo: {kind: flow}}\nroutes: [{agent: demo, source: 10.0.0.1}]\n", "routes[0].source"},
+		{"no routes", "agents: {demo: {kind: flow}}\n", "routes"},
+		{"unset env", "sip: {external_host: \"${NOPE}\"}\n" + base, "sip.external_host"},
+		{"bad log level", "log: {level: loud}\n" + base, "log.level"},
+		{"max calls", "limits: {max_calls: -1}\n" + base, "limits.max_calls"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse([]byte(tt.doc), env(nil))
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if !strings.Contains(err.Error(), tt.key) {
+				t.Errorf("error %q does not name %q", err, tt.key)
+			}
+			var ce *Error
+			if !errors.As(err, &ce) || ce.Key != tt.key {
+				t.Errorf("Key = %q, want %q", ce.Key, tt.key)
+			}
+		})
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add(Default)
+	f.Add([]byte("sip: {listen: [\"udp://[::1]:0\"]}\nagents: {a: {kind: echo}}\nroutes: [{agent: a}]\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, err := Parse(data, env(nil))
+		if err == nil {
+			// A config that validates must be usable as is.
+			_ = cfg.Listeners()
+			if lo, hi := cfg.RTPPortRange(); lo >= hi {
+				t.Fatalf("validated range %d-%d", lo, hi)
+			}
+			if len(cfg.CodecList()) == 0 {
+				t.Fatal("validated config without codecs")
+			}
+		}
+	})
+}
