@@ -1,0 +1,89 @@
+package flow
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+
+	"github.com/sipagent/sipagent/agent"
+	"github.com/sipagent/sipagent/agent/agenttest"
+)
+
+const transferFlow = `start: xfer
+steps:
+  xfer:
+    transfer: {target: "sip:sales@example.com", mode: bridge}
+    on_failure: failed
+    next: done
+  failed: {play: a.wav, next: end}
+  done: {play: b.wav, next: end}
+  end: {hangup: true}
+`
+
+func TestTransferRoutes(t *testing.T) {
+	tests := []struct {
+		name string
+		res  agent.TransferResult
+		err  error
+		want []int16
+	}{
+		{"completed", agent.TransferResult{Status: "completed", SIPCode: 200}, nil, promptB},
+		{"busy", agent.TransferResult{Status: "busy", SIPCode: 486}, nil, promptA},
+		{"no answer", agent.TransferResult{Status: "no-answer", SIPCode: 408}, nil, promptA},
+		{"unsupported", agent.TransferResult{}, agent.ErrTransferUnsupported, promptA},
+		{"error", agent.TransferResult{}, errors.New("REFER rejected"), promptA},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := testContext(t)
+			transfer := agenttest.WithTransfer(func(context.Context, agent.TransferRequest) (agent.TransferResult, error) {
+				return tt.res, tt.err
+			})
+			call, _, done := run(t, ctx, transferFlow, []agenttest.Option{transfer})
+			played(t, ctx, call, done, tt.want)
+			want := []agent.TransferRequest{{Target: "sip:sales@example.com", Mode: "bridge"}}
+			if got := call.Snapshot().Transfers; !slices.Equal(got, want) {
+				t.Errorf("transfers = %+v, want %+v", got, want)
+			}
+		})
+	}
+}
+
+func TestTransferConfiguredTarget(t *testing.T) {
+	ctx := testContext(t)
+	transfer := agenttest.WithTransfer(func(context.Context, agent.TransferRequest) (agent.TransferResult, error) {
+		return agent.TransferResult{Status: "completed"}, nil
+	})
+	call, _, done := run(t, ctx, steps("a: {transfer: {mode: refer}, next: b}", "b: {hangup: true}"),
+		[]agenttest.Option{transfer}, WithTransferTarget("sip:op@example.com"))
+	played(t, ctx, call, done, nil)
+	want := []agent.TransferRequest{{Target: "sip:op@example.com", Mode: "refer"}}
+	if got := call.Snapshot().Transfers; !slices.Equal(got, want) {
+		t.Errorf("transfers = %+v, want %+v", got, want)
+	}
+}
+
+func TestTransferFailureWithoutOnFailureGoesNext(t *testing.T) {
+	ctx := testContext(t)
+	call, _, done := run(t, ctx, steps("a: {transfer: {target: \"tel:+15550100\"}, next: b}", "b: {play: a.wav, next: c}", "c: {hangup: true}"), nil)
+	played(t, ctx, call, done, promptA)
+}
+
+func TestTransferCallerHangsUp(t *testing.T) {
+	ctx := testContext(t)
+	requested := make(chan struct{})
+	transfer := agenttest.WithTransfer(func(ctx context.Context, _ agent.TransferRequest) (agent.TransferResult, error) {
+		close(requested)
+		<-ctx.Done()
+		return agent.TransferResult{}, ctx.Err()
+	})
+	call, _, done := run(t, ctx, transferFlow, []agenttest.Option{transfer})
+	select {
+	case <-requested:
+	case <-ctx.Done():
+		t.Fatal("no transfer requested")
+	}
+	call.Hangup()
+	played(t, ctx, call, done, nil)
+}
