@@ -38,6 +38,9 @@ type SIP struct {
 	ExternalHost string `yaml:"external_host"`
 	// UserAgent is sent in User-Agent and Server headers.
 	UserAgent string `yaml:"user_agent"`
+	// RingTime, when set, sends 180 Ringing and answers calls after this
+	// long (as a phone that rings before it is picked up).
+	RingTime Duration `yaml:"ring_time"`
 }
 
 // Media configures RTP.

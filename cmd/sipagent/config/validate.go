@@ -87,6 +87,9 @@ func (c *Config) Validate() error {
 			return &Error{Key: fmt.Sprintf("sip.listen[%d]", i), Msg: err.Error()}
 		}
 	}
+	if c.SIP.RingTime.D() > time.Minute {
+		return &Error{Key: "sip.ring_time", Msg: "must be 1m or less"}
+	}
 	if h := c.SIP.ExternalHost; h != "" && !validHost(h) {
 		return &Error{Key: "sip.external_host", Msg: fmt.Sprintf("%q is not an IP address or host name", h)}
 	}

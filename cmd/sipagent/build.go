@@ -1,0 +1,108 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/sipagent/sipagent/agent"
+	"github.com/sipagent/sipagent/agent/echo"
+	"github.com/sipagent/sipagent/agent/flow"
+	"github.com/sipagent/sipagent/agent/speech"
+	"github.com/sipagent/sipagent/cmd/sipagent/config"
+	"github.com/sipagent/sipagent/media"
+	"github.com/sipagent/sipagent/sip"
+)
+
+// portQuarantine keeps a freed RTP port out of use long enough for the
+// last call's stray packets to stop arriving.
+const portQuarantine = 2 * time.Second
+
+// build turns a validated configuration into a ready, not yet started,
+// server. Errors name the configuration key at fault.
+func build(cfg *config.Config, log *slog.Logger) (*sip.Server, error) {
+	agents := make(map[string]agent.Agent, len(cfg.Agents))
+	for name, ac := range cfg.Agents {
+		a, err := buildAgent(ac, log.With("agent", name))
+		if err != nil {
+			return nil, fmt.Errorf("config: agents.%s: %w", name, err)
+		}
+		agents[name] = a
+	}
+
+	routes := make(sip.Routes, 0, len(cfg.Routes))
+	for i, rc := range cfg.Routes {
+		r := sip.Route{Name: fmt.Sprintf("routes[%d]", i), User: rc.User, From: rc.From, Agent: agents[rc.Agent]}
+		if rc.Source != "" {
+			r.Source = netip.MustParsePrefix(rc.Source) // checked by Validate
+		}
+		routes = append(routes, r)
+	}
+	if err := routes.Validate(); err != nil {
+		return nil, fmt.Errorf("config: routes: %w", err)
+	}
+
+	lo, hi := cfg.RTPPortRange()
+	ports, err := media.NewPortPool(lo, hi, portQuarantine)
+	if err != nil {
+		return nil, fmt.Errorf("config: media.rtp_ports: %w", err)
+	}
+
+	listeners := make([]sip.Listener, 0, len(cfg.SIP.Listen))
+	for _, l := range cfg.Listeners() {
+		listeners = append(listeners, sip.Listener{Transport: l.Transport, Addr: l.Addr})
+	}
+	srv, err := sip.NewServer(sip.Config{
+		Listeners:    listeners,
+		ExternalHost: cfg.SIP.ExternalHost,
+		UserAgent:    userAgent(cfg.SIP.UserAgent),
+		RingTime:     cfg.SIP.RingTime.D(),
+		Codecs:       cfg.CodecList(),
+		Ports:        ports,
+		RTPTimeout:   cfg.Media.RTPTimeout.D(),
+		JitterDepth:  cfg.Media.JitterBuffer,
+		MaxCalls:     cfg.Limits.MaxCalls,
+		Router:       routes,
+		Logger:       log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("config: sip: %w", err)
+	}
+	return srv, nil
+}
+
+func userAgent(s string) string {
+	if s != "" {
+		return s
+	}
+	return "sipagent/" + version
+}
+
+func buildAgent(ac config.Agent, log *slog.Logger) (agent.Agent, error) {
+	switch ac.Kind {
+	case "echo":
+		return echo.New(ac.Delay.D()), nil
+	case "flow":
+		var f *flow.Flow
+		var err error
+		if ac.Flow == "" {
+			f, err = flow.Demo()
+		} else {
+			f, err = flow.Load(os.DirFS(filepath.Dir(ac.Flow)), filepath.Base(ac.Flow))
+		}
+		if err != nil {
+			return nil, fmt.Errorf("flow: %w", err)
+		}
+		opts := []flow.Option{flow.WithLogger(log)}
+		// `say` steps need espeak-ng; a flow of recorded prompts (the
+		// demo) runs without it, and flow.New says which step needs it.
+		if es, err := speech.NewEspeak(); err == nil {
+			opts = append(opts, flow.WithSynthesizer(speech.NewCache(es, 256)))
+		}
+		return flow.New(f, opts...)
+	}
+	return nil, fmt.Errorf("kind: unknown kind %q", ac.Kind)
+}

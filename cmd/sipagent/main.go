@@ -1,0 +1,132 @@
+// Command sipagent is a SIP endpoint for conversational agents: it answers
+// calls over UDP and TCP, runs their audio through a G.711 pipeline and
+// hands each call to an agent chosen by the routes in its configuration.
+//
+// With no --config it runs the embedded default: 127.0.0.1:5060 (UDP and
+// TCP) with the demo flow answering every call.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/sipagent/sipagent/cmd/sipagent/config"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// Exit codes.
+const (
+	exitOK     = 0
+	exitFailed = 1
+	exitConfig = 2 // bad flags or configuration
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("sipagent", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "", "YAML configuration `file` (default: the embedded demo configuration)")
+	check := fs.Bool("check", false, "check the configuration and exit")
+	showVersion := fs.Bool("version", false, "print the version and exit")
+	printDefault := fs.Bool("print-default-config", false, "print the embedded default configuration and exit")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), `sipagent answers SIP calls and hands them to voice agents.
+
+Usage: sipagent [flags]
+
+With no --config, sipagent listens on udp and tcp 127.0.0.1:5060 and answers
+every call with the built-in demo menu. Values in the configuration may use
+${VAR} or ${VAR:-default} to read the environment.
+
+Flags:
+`)
+		fs.PrintDefaults()
+		fmt.Fprintf(fs.Output(), `
+Exit status: 0 after a clean shutdown (SIGINT/SIGTERM), 1 on a runtime
+failure, 2 on bad flags or configuration.
+`)
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitConfig
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "sipagent: unexpected argument %q\n", fs.Arg(0))
+		return exitConfig
+	}
+	if *showVersion {
+		fmt.Fprintf(stdout, "sipagent %s\n", version)
+		return exitOK
+	}
+	if *printDefault {
+		_, _ = stdout.Write(config.Default)
+		return exitOK
+	}
+
+	var cfg *config.Config
+	var err error
+	if *configPath == "" {
+		cfg, err = config.Parse(config.Default, os.LookupEnv)
+	} else {
+		cfg, err = config.LoadFile(*configPath)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitConfig
+	}
+	log := newLogger(cfg.Log, stderr)
+	app, err := build(cfg, log)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitConfig
+	}
+	if *check {
+		fmt.Fprintln(stdout, "configuration OK")
+		return exitOK
+	}
+
+	if err := app.Start(); err != nil {
+		log.Error("start failed", "error", err)
+		return exitFailed
+	}
+	log.Info("sipagent started", "version", version)
+
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	sig := <-sigs
+	log.Info("stopping", "signal", sig.String(), "drain", cfg.Shutdown.Drain.D())
+	signal.Stop(sigs)
+
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.Shutdown.Drain.D())
+	defer cancel()
+	if err := app.Shutdown(ctx); err != nil {
+		log.Error("shutdown", "error", err)
+		return exitFailed
+	}
+	log.Info("stopped")
+	return exitOK
+}
+
+func newLogger(c config.Log, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(c.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

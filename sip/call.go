@@ -1,0 +1,245 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+	"github.com/sipagent/sipagent/agent"
+	"github.com/sipagent/sipagent/media"
+	"github.com/sipagent/sipagent/sip/sdp"
+)
+
+// byeTimeout bounds how long sipagent waits for the answer to its BYE.
+const byeTimeout = 5 * time.Second
+
+// Call is one answered inbound call. It implements agent.Call, which is
+// all an agent sees of it.
+type Call struct {
+	srv     *Server
+	log     *slog.Logger
+	dlg     *sipgo.DialogServerSession
+	ep      endpoint
+	info    agent.Info
+	agent   agent.Agent
+	sess    *media.Session
+	rtpPort int
+	start   time.Time
+
+	hangupCh chan string // buffered(1): why sipagent should end the call
+
+	mu             sync.Mutex
+	local          sdp.Local // our o= line identity; Version grows with changes
+	localSDP       []byte    // the SDP we last sent
+	neg            sdp.Media // the media in force
+	awaitingAnswer bool      // our 200 carried an offer; the ACK must answer
+	badAnswer      bool      // the ACK's answer was missing or unusable
+	reinviteAck    chan struct{}
+
+	teardownOnce sync.Once
+}
+
+var _ agent.Call = (*Call)(nil)
+
+// Info returns the call's facts.
+func (c *Call) Info() agent.Info { return c.info }
+
+// ReadAudio returns the next 20 ms of the caller's audio.
+func (c *Call) ReadAudio(ctx context.Context, frame []int16) (int, error) {
+	n, err := c.sess.ReadFrame(ctx, frame)
+	return n, hangupErr(err)
+}
+
+// WriteAudio queues audio for the caller.
+func (c *Call) WriteAudio(ctx context.Context, pcm []int16) error {
+	return hangupErr(c.sess.Write(ctx, pcm))
+}
+
+// ClearAudio drops queued audio at once.
+func (c *Call) ClearAudio() { c.sess.Clear() }
+
+// WaitPlayed waits until queued audio has been played.
+func (c *Call) WaitPlayed(ctx context.Context) error { return hangupErr(c.sess.WaitPlayed(ctx)) }
+
+// DTMF delivers the caller's key presses.
+func (c *Call) DTMF() <-chan rune { return c.sess.DTMF() }
+
+// Transfer is not available until a transfer service is configured.
+func (c *Call) Transfer(ctx context.Context, req agent.TransferRequest) (agent.TransferResult, error) {
+	return agent.TransferResult{Status: "failed"}, agent.ErrTransferUnsupported
+}
+
+func hangupErr(err error) error {
+	if errors.Is(err, media.ErrClosed) {
+		return agent.ErrHangup
+	}
+	return err
+}
+
+// hangup asks the call to end with a BYE; it never blocks.
+func (c *Call) hangup(reason string) {
+	select {
+	case c.hangupCh <- reason:
+	default:
+	}
+}
+
+// run drives an answered call: the agent runs until it returns, the
+// caller hangs up, RTP stops arriving, or the server ends the call.
+func (c *Call) run() {
+	defer c.srv.callWG.Done()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	agentDone := make(chan error, 1)
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				agentDone <- fmt.Errorf("agent panicked: %v", r)
+			}
+		}()
+		agentDone <- c.agent.Serve(ctx, c)
+	}()
+
+	var reason string
+	sendBye := true
+	agentReturned := false
+	select {
+	case err := <-agentDone:
+		agentReturned = true
+		reason = "agent hung up"
+		if err != nil && !errors.Is(err, agent.ErrHangup) && !errors.Is(err, context.Canceled) {
+			c.log.Warn("agent failed", "error", err)
+			reason = "agent error"
+		}
+	case <-c.dlg.Context().Done():
+		reason, sendBye = "caller hung up", false
+	case <-c.sess.Done():
+		reason = "media ended"
+		if errors.Is(c.sess.Err(), media.ErrRTPTimeout) {
+			reason = "rtp timeout"
+		}
+	case reason = <-c.hangupCh:
+	}
+	cancel()
+	c.teardown(sendBye, reason)
+	if !agentReturned {
+		// The session is closed, so the agent's blocking calls return.
+		<-agentDone
+	}
+	c.srv.calls.release()
+}
+
+// teardown ends the call once: BYE if asked and the dialog is up, then the
+// media session, the RTP port and the registry entry.
+func (c *Call) teardown(sendBye bool, reason string) {
+	c.teardownOnce.Do(func() {
+		if sendBye && c.dlg.LoadState() != sip.DialogStateEnded {
+			ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
+			if err := c.bye(ctx); err != nil {
+				c.log.Info("BYE not answered", "error", err)
+			}
+			cancel()
+		}
+		_ = c.sess.Close()
+		c.srv.cfg.Ports.Release(c.rtpPort)
+		c.srv.calls.remove(c.dlg.ID)
+		_ = c.dlg.Close()
+		st := c.sess.Stats()
+		c.log.Info("call ended", "reason", reason, "duration", time.Since(c.start).Round(time.Millisecond),
+			"rtp_in", st.PacketsIn, "rtp_out", st.PacketsOut, "rtp_lost", st.Lost)
+	})
+}
+
+// bye sends our BYE with a Via naming the address the caller reached us
+// on, rather than a wildcard listener address (RFC 3261 s.18.1.1).
+func (c *Call) bye(ctx context.Context) error {
+	inv := c.dlg.InviteRequest
+	bye := sip.NewRequest(sip.BYE, inv.Contact().Address)
+	bye.SetTransport(inv.Transport())
+	via := &sip.ViaHeader{
+		ProtocolName:    "SIP",
+		ProtocolVersion: "2.0",
+		Transport:       sip.NetworkToUpper(inv.Transport()),
+		Host:            c.srv.contact(c.ep).Address.Host,
+		Port:            c.ep.port,
+		Params:          sip.NewParams(),
+	}
+	via.Params.Add("branch", sip.GenerateBranch())
+	via.Params.Add("rport", "")
+	bye.AppendHeader(via)
+	return c.dlg.WriteBye(ctx, bye)
+}
+
+// remoteBye answers the caller's BYE; run sees the dialog end.
+func (c *Call) remoteBye(req *sip.Request, tx sip.ServerTransaction) {
+	if err := c.dlg.ReadBye(req, tx); err != nil {
+		respondErr(c.log, req, tx, statusErr(500, "Server Internal Error", err))
+	}
+}
+
+// ack confirms the dialog and, where our 2xx carried an offer, applies the
+// answer it brings.
+func (c *Call) ack(req *sip.Request, tx sip.ServerTransaction) {
+	c.mu.Lock()
+	if c.awaitingAnswer {
+		c.awaitingAnswer = false
+		if m, err := sdp.ParseAnswer(req.Body(), c.offeredCodecs()); err != nil {
+			c.badAnswer = true
+			c.log.Info("answer in ACK refused", "error", err)
+		} else {
+			c.neg = m
+			c.info.Codec = m.Codec.Name
+			if err := c.sess.Update(mediaUpdate(m)); err != nil {
+				c.badAnswer = true
+				c.log.Info("answer in ACK unusable", "error", err)
+			}
+		}
+	}
+	if c.reinviteAck != nil {
+		close(c.reinviteAck)
+		c.reinviteAck = nil
+	}
+	c.mu.Unlock()
+	if err := c.dlg.ReadAck(req, tx); err != nil {
+		c.log.Debug("ACK does not match", "error", err)
+	}
+}
+
+func (c *Call) answerFailed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.badAnswer
+}
+
+func (c *Call) offeredCodecs() []media.Codec { return c.srv.cfg.Codecs }
+
+// mediaUpdate turns a negotiation outcome into a media session update.
+func mediaUpdate(m sdp.Media) media.Update {
+	return media.Update{
+		Remote:          m.Remote,
+		Codec:           m.Codec.WithPayloadType(m.PayloadType),
+		DTMFPayloadType: m.DTMFPayloadType,
+		Ptime:           m.Ptime,
+		Direction:       mediaDirection(m.Direction),
+	}
+}
+
+// mediaDirection maps an SDP direction (ours, as in our answer) onto the
+// media session's.
+func mediaDirection(d sdp.Direction) media.Direction {
+	switch d {
+	case sdp.SendOnly:
+		return media.SendOnly
+	case sdp.RecvOnly:
+		return media.RecvOnly
+	case sdp.Inactive:
+		return media.Inactive
+	}
+	return media.SendRecv
+}

@@ -1,0 +1,315 @@
+package sip_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"log/slog"
+	"math"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sipagent/sipagent/agent"
+	"github.com/sipagent/sipagent/media"
+	"github.com/sipagent/sipagent/sip"
+)
+
+// The integration tests drive a real sip.Server on loopback with sipp and
+// baresip. They fail, never skip, when a peer is missing: `make test`
+// installs them (see .ci/deps).
+
+// rtpRange is this package's RTP port range; other packages' tests use
+// other ranges so that `go test ./...` can run packages in parallel.
+const rtpLo, rtpHi = 42000, 43999
+
+type serverOpt func(*sip.Config)
+
+func withRingTime(d time.Duration) serverOpt { return func(c *sip.Config) { c.RingTime = d } }
+func withMaxCalls(n int) serverOpt           { return func(c *sip.Config) { c.MaxCalls = n } }
+func withRTPTimeout(d time.Duration) serverOpt {
+	return func(c *sip.Config) { c.RTPTimeout = d }
+}
+
+// startServer runs a server on 127.0.0.1 with OS-assigned UDP and TCP
+// ports, routing Request-URI users to agents. It is closed at test end.
+func startServer(t *testing.T, agents map[string]agent.Agent, opts ...serverOpt) *sip.Server {
+	t.Helper()
+	ports, err := media.NewPortPool(rtpLo, rtpHi, 200*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var routes sip.Routes
+	for user, a := range agents {
+		routes = append(routes, sip.Route{Name: user, User: user, Agent: a})
+	}
+	cfg := sip.Config{
+		Listeners: []sip.Listener{{Transport: "udp", Addr: "127.0.0.1:0"}, {Transport: "tcp", Addr: "127.0.0.1:0"}},
+		Ports:     ports,
+		Router:    routes,
+		Logger:    testLogger(t),
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	srv, err := sip.NewServer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	return srv
+}
+
+func testLogger(t *testing.T) *slog.Logger {
+	level := slog.LevelWarn
+	if os.Getenv("SIPAGENT_TEST_LOG") != "" {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: level}))
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(string(bytes.TrimRight(p, "\n")))
+	return len(p), nil
+}
+
+// waitIdle waits until the server has no calls left.
+func waitIdle(t *testing.T, srv *sip.Server) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for srv.ActiveCalls() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d calls still active", srv.ActiveCalls())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// freePort returns a loopback port the OS considers free for network.
+func freePort(t *testing.T, network string) int {
+	t.Helper()
+	switch network {
+	case "udp":
+		c, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		return c.LocalAddr().(*net.UDPAddr).Port
+	default:
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		return l.Addr().(*net.TCPAddr).Port
+	}
+}
+
+// freeEvenPortPair returns an even UDP port whose successor is free too,
+// for sipp's media (RTP + RTCP).
+func freeEvenPortPair(t *testing.T) int {
+	t.Helper()
+	for range 100 {
+		p := freePort(t, "udp") &^ 1
+		a, err1 := net.ListenPacket("udp", "127.0.0.1:"+strconv.Itoa(p))
+		b, err2 := net.ListenPacket("udp", "127.0.0.1:"+strconv.Itoa(p+1))
+		if a != nil {
+			a.Close()
+		}
+		if b != nil {
+			b.Close()
+		}
+		if err1 == nil && err2 == nil {
+			return p
+		}
+	}
+	t.Fatal("no free even port pair")
+	return 0
+}
+
+// sippRun is one sipp caller run.
+type sippRun struct {
+	Scenario  string // file name in testdata/sipp
+	User      string // Request-URI user (sipp -s)
+	Transport string // "udp" (default) or "tcp"
+	Dir       string // working directory (for rtp_stream files); default a temp dir
+	Calls     int    // default 1
+	Extra     []string
+}
+
+// runSipp runs sipp against srv and returns its combined output; it fails
+// the test if sipp reports a failed call, unless wantFail is set.
+func runSipp(t *testing.T, srv *sip.Server, r sippRun) (string, error) {
+	t.Helper()
+	bin, err := exec.LookPath("sipp")
+	if err != nil {
+		t.Fatal("sipp not found: run `make deps` (Debian package sip-tester)")
+	}
+	scen, err := filepath.Abs(filepath.Join("..", "testdata", "sipp", r.Scenario))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Transport == "" {
+		r.Transport = "udp"
+	}
+	if r.Calls == 0 {
+		r.Calls = 1
+	}
+	if r.Dir == "" {
+		r.Dir = t.TempDir()
+	}
+	target := srv.Addr(r.Transport)
+	args := []string{
+		"-sf", scen, "-s", r.User,
+		"-i", "127.0.0.1", "-mi", "127.0.0.1",
+		"-p", strconv.Itoa(freePort(t, r.Transport)),
+		"-mp", strconv.Itoa(freeEvenPortPair(t)),
+		"-m", strconv.Itoa(r.Calls), "-l", strconv.Itoa(r.Calls),
+		"-timeout", "40s", "-timeout_error", "-nostdin",
+		"-trace_err", "-error_file", filepath.Join(r.Dir, "errors.log"),
+	}
+	if r.Transport == "tcp" {
+		args = append(args, "-t", "t1")
+	}
+	args = append(args, r.Extra...)
+	args = append(args, target.String())
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Dir = r.Dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		errs, _ := os.ReadFile(filepath.Join(r.Dir, "errors.log"))
+		return fmt.Sprintf("%s\n--- sipp errors:\n%s", lastLines(out, 40), errs), err
+	}
+	return string(out), nil
+}
+
+func lastLines(b []byte, n int) string {
+	lines := bytes.Split(b, []byte("\n"))
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return string(bytes.Join(lines, []byte("\n")))
+}
+
+// recorder is an agent that keeps what it hears and the digits pressed,
+// and plays nothing. Tests read its results after the call.
+type recorder struct {
+	mu     sync.Mutex
+	pcm    []int16
+	digits []rune
+	info   agent.Info
+	done   chan struct{}
+}
+
+func newRecorder() *recorder { return &recorder{done: make(chan struct{})} }
+
+func (r *recorder) Serve(ctx context.Context, call agent.Call) error {
+	defer close(r.done)
+	r.mu.Lock()
+	r.info = call.Info()
+	r.mu.Unlock()
+	go func() {
+		for d := range call.DTMF() {
+			r.mu.Lock()
+			r.digits = append(r.digits, d)
+			r.mu.Unlock()
+		}
+	}()
+	frame := make([]int16, agent.FrameSamples)
+	for {
+		n, err := call.ReadAudio(ctx, frame)
+		if err != nil {
+			return nil
+		}
+		r.mu.Lock()
+		r.pcm = append(r.pcm, frame[:n]...)
+		r.mu.Unlock()
+	}
+}
+
+func (r *recorder) wait(t *testing.T) {
+	t.Helper()
+	select {
+	case <-r.done:
+	case <-time.After(15 * time.Second):
+		t.Fatal("agent did not finish")
+	}
+}
+
+// testSignal is a 2 s signal that cross-correlates sharply with itself
+// only at lag 0: a chirp sweeping 300-3000 Hz with a rising envelope.
+func testSignal() []int16 {
+	const n = 2 * media.SampleRate
+	out := make([]int16, n)
+	for i := range out {
+		ts := float64(i) / media.SampleRate
+		f := 300 + 1350*ts // Hz, sweeping upward
+		env := 0.3 + 0.35*ts
+		out[i] = int16(12000 * env * math.Sin(2*math.Pi*f*ts))
+	}
+	return out
+}
+
+// writeUlawWAV writes pcm as an 8 kHz mu-law WAV (format 7), the form
+// sipp's rtp_stream plays.
+func writeUlawWAV(t *testing.T, path string, pcm []int16) {
+	t.Helper()
+	data := make([]byte, len(pcm))
+	media.PCMU.Encode(data, pcm)
+	var b bytes.Buffer
+	le := binary.LittleEndian
+	b.WriteString("RIFF")
+	_ = binary.Write(&b, le, uint32(4+8+18+8+4+8+len(data)))
+	b.WriteString("WAVEfmt ")
+	_ = binary.Write(&b, le, uint32(18))
+	_ = binary.Write(&b, le, []uint16{7, 1})
+	_ = binary.Write(&b, le, []uint32{8000, 8000})
+	_ = binary.Write(&b, le, []uint16{1, 8, 0})
+	b.WriteString("fact")
+	_ = binary.Write(&b, le, []uint32{4, uint32(len(data))})
+	b.WriteString("data")
+	_ = binary.Write(&b, le, uint32(len(data)))
+	b.Write(data)
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// bestCorrelation returns the highest normalised cross-correlation of
+// want within got over all lags, and the lag.
+func bestCorrelation(got, want []int16) (float64, int) {
+	best, bestLag := 0.0, 0
+	var wantE float64
+	for _, v := range want {
+		wantE += float64(v) * float64(v)
+	}
+	for lag := 0; lag+len(want) <= len(got); lag += 1 {
+		var dot, gotE float64
+		for i, w := range want {
+			g := float64(got[lag+i])
+			dot += g * float64(w)
+			gotE += g * g
+		}
+		if gotE == 0 {
+			continue
+		}
+		if c := dot / math.Sqrt(gotE*wantE); c > best {
+			best, bestLag = c, lag
+		}
+	}
+	return best, bestLag
+}

@@ -1,0 +1,299 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+	"github.com/sipagent/sipagent/media"
+)
+
+// Listener is one socket to serve SIP on.
+type Listener struct {
+	Transport string // "udp" or "tcp"
+	Addr      string // host:port; port 0 asks the OS for one
+}
+
+// Config is what a Server needs. Zero values get the defaults noted.
+type Config struct {
+	Listeners []Listener
+	// ExternalHost, when set, is advertised in Contact and SDP instead of
+	// the local address a call arrived on (sipagent behind NAT).
+	ExternalHost string
+	UserAgent    string // default "sipagent"
+	// RingTime, when set, sends 180 Ringing and answers after this long.
+	RingTime    time.Duration
+	Codecs      []media.Codec // answer preference; default PCMU, PCMA
+	Ports       *media.PortPool
+	RTPTimeout  time.Duration // 0 disables the no-RTP check
+	JitterDepth int           // packets; default 3
+	MaxCalls    int           // default 1000
+	Router      Router
+	Logger      *slog.Logger
+}
+
+// Server answers SIP calls and runs them with agents.
+type Server struct {
+	cfg    Config
+	log    *slog.Logger
+	ua     *sipgo.UserAgent
+	srv    *sipgo.Server
+	client *sipgo.Client
+
+	// externalIP is ExternalHost resolved, for SDP c= lines.
+	externalIP netip.Addr
+
+	calls    *registry
+	draining atomic.Bool
+	callWG   sync.WaitGroup // one per call goroutine and per INVITE in setup
+	serveWG  sync.WaitGroup // one per listener
+
+	mu        sync.Mutex
+	listeners []boundListener
+
+	closeOnce sync.Once
+}
+
+type boundListener struct {
+	transport string
+	addr      netip.AddrPort
+	closer    interface{ Close() error }
+}
+
+// NewServer checks cfg and builds a Server. Call Start to serve.
+func NewServer(cfg Config) (*Server, error) {
+	if len(cfg.Listeners) == 0 {
+		return nil, errors.New("sip: no listeners")
+	}
+	if cfg.Router == nil {
+		return nil, errors.New("sip: no router")
+	}
+	if cfg.Ports == nil {
+		return nil, errors.New("sip: no RTP port pool")
+	}
+	if cfg.UserAgent == "" {
+		cfg.UserAgent = "sipagent"
+	}
+	if len(cfg.Codecs) == 0 {
+		cfg.Codecs = []media.Codec{media.PCMU, media.PCMA}
+	}
+	if cfg.JitterDepth == 0 {
+		cfg.JitterDepth = 3
+	}
+	if cfg.MaxCalls == 0 {
+		cfg.MaxCalls = 1000
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	var extIP netip.Addr
+	if h := cfg.ExternalHost; h != "" {
+		ip, err := resolveHost(h)
+		if err != nil {
+			return nil, fmt.Errorf("sip: external host: %w", err)
+		}
+		extIP = ip
+	}
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent(cfg.UserAgent))
+	if err != nil {
+		return nil, fmt.Errorf("sip: %w", err)
+	}
+	// sipgo logs every unparseable datagram at error level with its
+	// content; give it a logger that keeps that out of the info stream.
+	sipgoLog := cfg.Logger.With("component", "sipgo")
+	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(sipgoLog))
+	if err != nil {
+		ua.Close()
+		return nil, fmt.Errorf("sip: %w", err)
+	}
+	client, err := sipgo.NewClient(ua, sipgo.WithClientLogger(sipgoLog))
+	if err != nil {
+		ua.Close()
+		return nil, fmt.Errorf("sip: %w", err)
+	}
+	s := &Server{
+		cfg:    cfg,
+		log:    cfg.Logger,
+		ua:     ua,
+		srv:    srv,
+		client: client,
+		calls:  newRegistry(),
+
+		externalIP: extIP,
+	}
+	srv.OnInvite(s.onInvite)
+	srv.OnAck(s.onAck)
+	srv.OnBye(s.onBye)
+	srv.OnCancel(s.onCancel)
+	srv.OnOptions(s.onOptions)
+	srv.OnNoRoute(s.onNoRoute)
+	return s, nil
+}
+
+// Start binds every listener and serves them in the background. It fails
+// if any listener cannot be bound.
+func (s *Server) Start() error {
+	for _, l := range s.cfg.Listeners {
+		if err := s.listen(l); err != nil {
+			s.Close()
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Server) listen(l Listener) error {
+	switch l.Transport {
+	case "udp":
+		pc, err := net.ListenPacket("udp", l.Addr)
+		if err != nil {
+			return fmt.Errorf("sip: listen udp %s: %w", l.Addr, err)
+		}
+		s.addListener("udp", pc.LocalAddr(), pc)
+		s.serveWG.Go(func() { _ = s.srv.ServeUDP(pc) })
+	case "tcp":
+		ln, err := net.Listen("tcp", l.Addr)
+		if err != nil {
+			return fmt.Errorf("sip: listen tcp %s: %w", l.Addr, err)
+		}
+		s.addListener("tcp", ln.Addr(), ln)
+		s.serveWG.Go(func() { _ = s.srv.ServeTCP(ln) })
+	default:
+		return fmt.Errorf("sip: transport %q is not supported", l.Transport)
+	}
+	s.log.Info("listening", "transport", l.Transport, "addr", s.Addr(l.Transport).String())
+	return nil
+}
+
+func (s *Server) addListener(transport string, a net.Addr, c interface{ Close() error }) {
+	ap, _ := netip.ParseAddrPort(a.String())
+	s.mu.Lock()
+	s.listeners = append(s.listeners, boundListener{transport: transport, addr: ap, closer: c})
+	s.mu.Unlock()
+}
+
+// Addr returns the bound address of the first listener of transport, or
+// the zero value.
+func (s *Server) Addr(transport string) netip.AddrPort {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, l := range s.listeners {
+		if l.transport == transport {
+			return l.addr
+		}
+	}
+	return netip.AddrPort{}
+}
+
+// ActiveCalls returns the number of calls in setup or in progress.
+func (s *Server) ActiveCalls() int { return s.calls.count() }
+
+// Shutdown stops taking new calls (they get 503), lets active calls run
+// until ctx is done, then ends the rest with BYE and closes the server.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.draining.Store(true)
+	s.log.Info("draining", "active_calls", s.calls.count())
+	done := make(chan struct{})
+	go func() { s.callWG.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		n := s.calls.hangupAll("shutdown")
+		s.log.Info("drain time over, ending calls", "calls", n)
+		<-done
+	}
+	return s.Close()
+}
+
+// Close ends all calls at once and closes every socket. It is idempotent.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		s.draining.Store(true)
+		s.calls.hangupAll("shutdown")
+		s.callWG.Wait()
+		s.mu.Lock()
+		for _, l := range s.listeners {
+			_ = l.closer.Close()
+		}
+		s.mu.Unlock()
+		_ = s.srv.Close()
+		_ = s.ua.Close()
+		s.serveWG.Wait()
+	})
+	return nil
+}
+
+// onOptions answers OPTIONS with what sipagent can do (RFC 3261 s.11.2).
+// While draining it answers 503 so that load balancers pinging with
+// OPTIONS stop sending calls.
+func (s *Server) onOptions(req *sip.Request, tx sip.ServerTransaction) {
+	if s.draining.Load() {
+		respond(s.log, tx, newResponse(req, 503, "Service Unavailable", nil, sip.NewHeader("Retry-After", "30")))
+		return
+	}
+	respond(s.log, tx, newResponse(req, 200, "OK", nil,
+		allowHeader(),
+		sip.NewHeader("Accept", "application/sdp"),
+		sip.NewHeader("Supported", ""),
+	))
+}
+
+// onNoRoute answers methods sipagent does not serve: 405 for methods it
+// knows of, 501 for the rest, both with Allow (RFC 3261 s.8.2.1).
+func (s *Server) onNoRoute(req *sip.Request, tx sip.ServerTransaction) {
+	if knownMethods[req.Method] {
+		respond(s.log, tx, newResponse(req, 405, "Method Not Allowed", nil, allowHeader()))
+		return
+	}
+	respond(s.log, tx, newResponse(req, 501, "Not Implemented", nil, allowHeader()))
+}
+
+// onCancel sees only CANCELs that matched no INVITE transaction (sipgo
+// answers matched ones itself with 200 and the INVITE with 487).
+func (s *Server) onCancel(req *sip.Request, tx sip.ServerTransaction) {
+	respond(s.log, tx, newResponse(req, 481, "Call/Transaction Does Not Exist", nil))
+}
+
+// onBye ends a call at the caller's request.
+func (s *Server) onBye(req *sip.Request, tx sip.ServerTransaction) {
+	c := s.calls.match(req)
+	if c == nil {
+		respond(s.log, tx, newResponse(req, 481, "Call/Transaction Does Not Exist", nil))
+		return
+	}
+	c.remoteBye(req, tx)
+}
+
+// onAck confirms a dialog; for an INVITE that came without SDP it carries
+// the answer to our offer (RFC 3264 s.5).
+func (s *Server) onAck(req *sip.Request, tx sip.ServerTransaction) {
+	c := s.calls.match(req)
+	if c == nil {
+		return // an ACK gets no response; a stray one is dropped
+	}
+	c.ack(req, tx)
+}
+
+func resolveHost(h string) (netip.Addr, error) {
+	if ip, err := netip.ParseAddr(h); err == nil {
+		return ip.Unmap(), nil
+	}
+	ips, err := net.LookupIP(h)
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	for _, ip := range ips {
+		if a, ok := netip.AddrFromSlice(ip); ok {
+			return a.Unmap(), nil
+		}
+	}
+	return netip.Addr{}, fmt.Errorf("%s has no address", h)
+}
