@@ -26,8 +26,18 @@ func newReceiver(c Codec, dtmfPT, depth int) *receiver {
 	return &receiver{
 		codec:  c,
 		dtmfPT: dtmfPT,
-		jb:     NewJitterBuffer(depth, DefaultJitterCapacity),
+		jb:     NewJitterBuffer(depth, jitterCapacity(depth)),
 	}
+}
+
+// jitterCapacity sizes a session's jitter buffer from its playout depth:
+// room to reorder across four times the depth (16 packets, 320 ms at the
+// default depth and ptime) without holding a second of audio per call.
+func jitterCapacity(depth int) int {
+	if depth <= 0 {
+		depth = DefaultJitterDepth
+	}
+	return min(max(4*depth+4, 16), DefaultJitterCapacity)
 }
 
 // knows reports whether pt is a payload type the session negotiated.

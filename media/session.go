@@ -17,8 +17,10 @@ const (
 	MaxPtime     = 60 * time.Millisecond // MaxPayloadSize samples of G.711
 
 	// queueSamples sizes the playout queue and the queue of received
-	// audio: one second each.
-	queueSamples = SampleRate
+	// audio: half a second each. More only costs memory per call: a
+	// writer blocks until there is room, and a reader that lags by more
+	// than this has lost the conversation anyway.
+	queueSamples = SampleRate / 2
 	// dtmfQueue is how many received key presses wait for the reader.
 	dtmfQueue = 32
 	// readBufferSize is the largest datagram read whole; anything longer

@@ -1,0 +1,207 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// These tests run the real binary: what a user types is what is tested.
+
+var binPath string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "sipagent-bin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binPath = filepath.Join(dir, "sipagent")
+	out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "build: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func runBin(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binPath, args...)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	code = 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return o.String(), e.String(), code
+}
+
+func TestVersionAndHelp(t *testing.T) {
+	out, _, code := runBin(t, "--version")
+	if code != 0 || !strings.HasPrefix(out, "sipagent ") {
+		t.Errorf("--version: code %d, out %q", code, out)
+	}
+	_, errOut, code := runBin(t, "--help")
+	if code != 0 || !strings.Contains(errOut, "-config") || !strings.Contains(errOut, "Exit status") {
+		t.Errorf("--help: code %d, out %q", code, errOut)
+	}
+	_, _, code = runBin(t, "--no-such-flag")
+	if code != 2 {
+		t.Errorf("unknown flag: exit %d, want 2", code)
+	}
+}
+
+func TestDefaultConfigChecks(t *testing.T) {
+	out, errOut, code := runBin(t, "--check")
+	if code != 0 || !strings.Contains(out, "configuration OK") {
+		t.Errorf("--check on the embedded default: code %d\n%s%s", code, out, errOut)
+	}
+}
+
+func TestBadConfigExitsTwoNamingTheKey(t *testing.T) {
+	tests := map[string]struct{ doc, key string }{
+		"unknown key":  {"sip: {listne: []}\nagents: {a: {kind: echo}}\nroutes: [{agent: a}]\n", "sip.listne"},
+		"bad codec":    {"media: {codecs: [OPUS]}\nagents: {a: {kind: echo}}\nroutes: [{agent: a}]\n", "media.codecs[0]"},
+		"missing flow": {"agents: {a: {kind: flow, flow: /nonexistent/x.yaml}}\nroutes: [{agent: a}]\n", "agents.a"},
+		"unset env":    {"sip: {external_host: \"${SIPAGENT_TEST_UNSET}\"}\nagents: {a: {kind: echo}}\nroutes: [{agent: a}]\n", "sip.external_host"},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "c.yaml")
+			if err := os.WriteFile(path, []byte(tt.doc), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, errOut, code := runBin(t, "--config", path, "--check")
+			if code != 2 {
+				t.Errorf("exit %d, want 2", code)
+			}
+			if !strings.Contains(errOut, tt.key) {
+				t.Errorf("stderr %q does not name %q", errOut, tt.key)
+			}
+		})
+	}
+	_, errOut, code := runBin(t, "--config", "/nonexistent/sipagent.yaml")
+	if code != 2 || !strings.Contains(errOut, "/nonexistent/sipagent.yaml") {
+		t.Errorf("missing file: exit %d, %q", code, errOut)
+	}
+}
+
+// The binary serves, answers OPTIONS, and exits 0 on SIGTERM.
+func TestServeAndStopOnSignal(t *testing.T) {
+	port := freeUDPPort(t)
+	cfg := fmt.Sprintf(`
+sip: {listen: ["udp://127.0.0.1:%d"]}
+media: {rtp_ports: "44000-44999"}
+agents: {demo: {kind: flow}}
+routes: [{agent: demo}]
+shutdown: {drain: 1s}
+log: {format: json}
+`, port)
+	path := filepath.Join(t.TempDir(), "c.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binPath, "--config", path)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	started := make(chan struct{})
+	logs := make(chan string, 100)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			line := sc.Text()
+			if strings.Contains(line, "sipagent started") {
+				close(started)
+			}
+			select {
+			case logs <- line:
+			default:
+			}
+		}
+		close(logs)
+	}()
+	select {
+	case <-started:
+	case <-ctx.Done():
+		t.Fatal("sipagent did not start")
+	}
+
+	res := options(t, fmt.Sprintf("127.0.0.1:%d", port))
+	if !strings.HasPrefix(res, "SIP/2.0 200") || !strings.Contains(res, "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS") {
+		t.Errorf("OPTIONS answer:\n%s", res)
+	}
+
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	var all []string
+	for l := range logs {
+		all = append(all, l)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit after SIGTERM: %v\n%s", err, strings.Join(all, "\n"))
+	}
+	if !strings.Contains(strings.Join(all, "\n"), `"msg":"stopped"`) {
+		t.Errorf("no 'stopped' log line:\n%s", strings.Join(all, "\n"))
+	}
+}
+
+func options(t *testing.T, addr string) string {
+	t.Helper()
+	c, err := net.Dial("udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	local := c.LocalAddr().String()
+	req := "OPTIONS sip:" + addr + " SIP/2.0\r\n" +
+		"Via: SIP/2.0/UDP " + local + ";branch=z9hG4bK-opt1;rport\r\n" +
+		"From: <sip:test@" + local + ">;tag=t1\r\n" +
+		"To: <sip:" + addr + ">\r\n" +
+		"Call-ID: options-test@" + local + "\r\n" +
+		"CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+	if _, err := c.Write([]byte(req)); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 4096)
+	n, err := c.Read(buf)
+	if err != nil {
+		t.Fatalf("no answer to OPTIONS: %v", err)
+	}
+	return string(buf[:n])
+}
+
+func freeUDPPort(t *testing.T) int {
+	t.Helper()
+	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).Port
+}
