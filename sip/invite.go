@@ -34,16 +34,13 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 			return
 		}
 	}
-	if s.draining.Load() {
-		respond(s.log, tx, newResponse(req, 503, "Service Unavailable", nil, sip.NewHeader("Retry-After", "30")))
+	if err := s.admit(); err != nil {
+		if errors.Is(err, errCallLimit) {
+			s.log.Warn("call limit reached", "call_id", callID(req), "max_calls", s.cfg.MaxCalls)
+		}
+		respondErr(s.log, req, tx, err)
 		return
 	}
-	if !s.calls.reserve(s.cfg.MaxCalls) {
-		s.log.Warn("call limit reached", "call_id", callID(req), "max_calls", s.cfg.MaxCalls)
-		respond(s.log, tx, newResponse(req, 503, "Service Unavailable", nil, sip.NewHeader("Retry-After", "5")))
-		return
-	}
-	s.callWG.Add(1)
 	c, err := s.setupCall(req, tx)
 	if err != nil {
 		s.calls.release()

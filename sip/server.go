@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/netip"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -51,13 +50,13 @@ type Server struct {
 	// externalIP is ExternalHost resolved, for SDP c= lines.
 	externalIP netip.Addr
 
-	calls    *registry
-	draining atomic.Bool
-	callWG   sync.WaitGroup // one per call goroutine and per INVITE in setup
-	serveWG  sync.WaitGroup // one per listener
+	calls   *registry
+	callWG  sync.WaitGroup // one per call goroutine and per INVITE in setup
+	serveWG sync.WaitGroup // one per listener
 
 	mu        sync.Mutex
 	listeners []boundListener
+	draining  bool // no new calls; guarded by mu so admit and Shutdown agree
 
 	closeOnce sync.Once
 }
@@ -193,13 +192,43 @@ func (s *Server) Addr(transport string) netip.AddrPort {
 	return netip.AddrPort{}
 }
 
+var errCallLimit = errors.New("sip: call limit reached")
+
+// admit takes a call slot for a new INVITE, or says why not. Admission
+// and draining share s.mu so that no call is admitted once Shutdown has
+// begun to wait for the calls it knows of.
+func (s *Server) admit() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.draining {
+		return statusErr(503, "Service Unavailable", ErrDraining, sip.NewHeader("Retry-After", "30"))
+	}
+	if !s.calls.reserve(s.cfg.MaxCalls) {
+		return statusErr(503, "Service Unavailable", errCallLimit, sip.NewHeader("Retry-After", "5"))
+	}
+	s.callWG.Add(1)
+	return nil
+}
+
+func (s *Server) setDraining() {
+	s.mu.Lock()
+	s.draining = true
+	s.mu.Unlock()
+}
+
+func (s *Server) isDraining() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.draining
+}
+
 // ActiveCalls returns the number of calls in setup or in progress.
 func (s *Server) ActiveCalls() int { return s.calls.count() }
 
 // Shutdown stops taking new calls (they get 503), lets active calls run
 // until ctx is done, then ends the rest with BYE and closes the server.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.draining.Store(true)
+	s.setDraining()
 	s.log.Info("draining", "active_calls", s.calls.count())
 	done := make(chan struct{})
 	go func() { s.callWG.Wait(); close(done) }()
@@ -216,7 +245,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // Close ends all calls at once and closes every socket. It is idempotent.
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
-		s.draining.Store(true)
+		s.setDraining()
 		s.calls.hangupAll("shutdown")
 		s.callWG.Wait()
 		s.mu.Lock()
@@ -235,7 +264,7 @@ func (s *Server) Close() error {
 // While draining it answers 503 so that load balancers pinging with
 // OPTIONS stop sending calls.
 func (s *Server) onOptions(req *sip.Request, tx sip.ServerTransaction) {
-	if s.draining.Load() {
+	if s.isDraining() {
 		respond(s.log, tx, newResponse(req, 503, "Service Unavailable", nil, sip.NewHeader("Retry-After", "30")))
 		return
 	}
