@@ -48,7 +48,7 @@ func listen(t *testing.T, p *PortPool) *net.UDPConn {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { c.Close() })
+	t.Cleanup(func() { _ = c.Close() })
 	return c
 }
 
@@ -105,7 +105,7 @@ func TestPortPoolRoundRobin(t *testing.T) {
 
 	// Free the first two. Within the quarantine neither comes back.
 	for _, c := range conns[:2] {
-		c.Close()
+		_ = c.Close()
 		p.Release(portOf(c))
 	}
 	if p.InUse() != p.Len()-2 {
@@ -127,7 +127,7 @@ func TestPortPoolRoundRobin(t *testing.T) {
 func TestPortPoolNoImmediateReuse(t *testing.T) {
 	p, _ := newTestPool(t, 41020, 41026, 0) // four ports, no quarantine
 	a := listen(t, p)
-	a.Close()
+	_ = a.Close()
 	p.Release(portOf(a))
 	if b := listen(t, p); portOf(b) == portOf(a) {
 		t.Fatalf("port %d reused at once", portOf(a))
@@ -140,7 +140,7 @@ func TestPortPoolSkipsPortsHeldElsewhere(t *testing.T) {
 	if err != nil {
 		t.Skipf("port 41030 busy: %v", err)
 	}
-	defer other.Close()
+	defer func() { _ = other.Close() }()
 	if got := portOf(listen(t, p)); got != 41032 {
 		t.Fatalf("got port %d, want 41032", got)
 	}
@@ -187,7 +187,7 @@ func TestPortPoolConcurrent(t *testing.T) {
 					return
 				}
 				ports <- portOf(c)
-				c.Close()
+				_ = c.Close()
 				p.Release(portOf(c))
 			}
 		})

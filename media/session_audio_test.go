@@ -107,7 +107,7 @@ func TestSessionDTMF(t *testing.T) {
 	if a.Stats().DigitsOut != 2 {
 		t.Errorf("DigitsOut = %d", a.Stats().DigitsOut)
 	}
-	b.Close()
+	_ = b.Close()
 	for d := range b.DTMF() { // closed by Close; nothing more arrived
 		t.Errorf("extra digit %q", d)
 	}
@@ -150,9 +150,12 @@ func TestSessionPacketClock(t *testing.T) {
 		}
 		got = append(got, pkt{h.Marker, payload[0] != PCMU.SilenceByte(), h.Timestamp - first.Timestamp, h.Sequence - first.Sequence})
 	}
-	step()                                    // silence; first packet
-	step()                                    // silence
-	s.Write(ctx, sine(200, 0, 440, 8000)[1:]) // start off zero so the first byte is loud
+	step() // silence; first packet
+	step() // silence
+	// Start off zero so the first byte is loud.
+	if err := s.Write(ctx, sine(200, 0, 440, 8000)[1:]); err != nil {
+		t.Fatal(err)
+	}
 	step()                                    // talkspurt
 	step()                                    // the rest, padded
 	if err := s.WaitPlayed(ctx); err != nil { // drained: returns at once
@@ -160,11 +163,17 @@ func TestSessionPacketClock(t *testing.T) {
 	}
 	step() // silence
 	update := Update{Remote: addrOf(peer), Codec: PCMU, DTMFPayloadType: 101, Direction: RecvOnly}
-	s.Update(update)
-	s.Write(ctx, sine(160, 1, 440, 8000))
+	if err := s.Update(update); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Write(ctx, sine(160, 1, 440, 8000)); err != nil {
+		t.Fatal(err)
+	}
 	step() // on hold: nothing sent, playout paused
 	update.Direction = SendRecv
-	s.Update(update)
+	if err := s.Update(update); err != nil {
+		t.Fatal(err)
+	}
 	step() // resumes with a marker
 	want := []pkt{
 		{true, false, 0, 0},
@@ -184,7 +193,9 @@ func TestSessionDTMFOnTheWire(t *testing.T) {
 	ctx := testCtx(t)
 	peer := udpConn(t)
 	s := newTestSession(t, func(c *Config) { c.Remote = addrOf(peer) })
-	s.Write(ctx, sine(3*FrameSamples, 1, 440, 8000))
+	if err := s.Write(ctx, sine(3*FrameSamples, 1, 440, 8000)); err != nil {
+		t.Fatal(err)
+	}
 	s.step(time.Now()) // one packet of audio first
 	sent := make(chan error, 1)
 	go func() { sent <- s.SendDTMF(ctx, '9', 60*time.Millisecond) }()
@@ -245,7 +256,9 @@ func TestSessionSendDTMFErrors(t *testing.T) {
 		t.Errorf("err = %v, want DeadlineExceeded", err)
 	}
 	// Dropping telephone-event abandons the key press.
-	s2.Update(Update{Codec: PCMU, DTMFPayloadType: -1})
+	if err := s2.Update(Update{Codec: PCMU, DTMFPayloadType: -1}); err != nil {
+		t.Fatal(err)
+	}
 	s2.mu.Lock()
 	idle := s2.digitEnd == nil && len(s2.digits) == 0
 	s2.mu.Unlock()

@@ -43,7 +43,7 @@ func newTestSession(t *testing.T, edit func(*Config)) *Session {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { s.Close() })
+	t.Cleanup(func() { _ = s.Close() })
 	return s
 }
 
@@ -58,7 +58,7 @@ func rtpPacket(pt uint8, seq uint16, ts, ssrc uint32, marker bool, payload []byt
 func readRTP(t *testing.T, ctx context.Context, c *net.UDPConn) (rtpHeader, []byte) {
 	t.Helper()
 	dl, _ := ctx.Deadline()
-	c.SetReadDeadline(dl)
+	_ = c.SetReadDeadline(dl)
 	buf := make([]byte, 1500)
 	n, _, err := c.ReadFromUDPAddrPort(buf)
 	if err != nil {
@@ -186,7 +186,9 @@ func TestSessionUpdate(t *testing.T) {
 		t.Fatal("not latched")
 	}
 	// Same remote: stay latched. New codec: PCMU is no longer accepted.
-	s.Update(Update{Remote: addrOf(a), Codec: PCMA, DTMFPayloadType: -1, Ptime: 40 * time.Millisecond})
+	if err := s.Update(Update{Remote: addrOf(a), Codec: PCMA, DTMFPayloadType: -1, Ptime: 40 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
 	if dest() != addrOf(b) {
 		t.Fatal("unlatched by an update with the same remote")
 	}

@@ -74,6 +74,12 @@ func (c *Call) Transfer(ctx context.Context, req agent.TransferRequest) (agent.T
 	return agent.TransferResult{Status: "failed"}, agent.ErrTransferUnsupported
 }
 
+// agentFailed reports whether an agent's return value is a failure rather
+// than the call ending under it.
+func agentFailed(err error) bool {
+	return err != nil && !errors.Is(err, agent.ErrHangup) && !errors.Is(err, context.Canceled)
+}
+
 func hangupErr(err error) error {
 	if errors.Is(err, media.ErrClosed) {
 		return agent.ErrHangup
@@ -113,7 +119,7 @@ func (c *Call) run() {
 	case err := <-agentDone:
 		agentReturned = true
 		reason = "agent hung up"
-		if err != nil && !errors.Is(err, agent.ErrHangup) && !errors.Is(err, context.Canceled) {
+		if agentFailed(err) {
 			c.log.Warn("agent failed", "error", err)
 			reason = "agent error"
 		}
@@ -130,7 +136,9 @@ func (c *Call) run() {
 	c.teardown(sendBye, reason)
 	if !agentReturned {
 		// The session is closed, so the agent's blocking calls return.
-		<-agentDone
+		if err := <-agentDone; agentFailed(err) {
+			c.log.Info("agent ended with an error after the call ended", "error", err)
+		}
 	}
 	c.srv.calls.release()
 }

@@ -112,7 +112,7 @@ func freePort(t *testing.T, network string) int {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer l.Close()
+		defer func() { _ = l.Close() }()
 		return l.Addr().(*net.TCPAddr).Port
 	}
 }
@@ -126,10 +126,10 @@ func freeEvenPortPair(t *testing.T) int {
 		a, err1 := net.ListenPacket("udp", "127.0.0.1:"+strconv.Itoa(p))
 		b, err2 := net.ListenPacket("udp", "127.0.0.1:"+strconv.Itoa(p+1))
 		if a != nil {
-			a.Close()
+			_ = a.Close()
 		}
 		if b != nil {
-			b.Close()
+			_ = b.Close()
 		}
 		if err1 == nil && err2 == nil {
 			return p

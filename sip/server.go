@@ -50,9 +50,10 @@ type Server struct {
 	// externalIP is ExternalHost resolved, for SDP c= lines.
 	externalIP netip.Addr
 
-	calls   *registry
-	callWG  sync.WaitGroup // one per call goroutine and per INVITE in setup
-	serveWG sync.WaitGroup // one per listener
+	calls     *registry
+	malformed *malformedCount // messages sipgo could not parse or place
+	callWG    sync.WaitGroup  // one per call goroutine and per INVITE in setup
+	serveWG   sync.WaitGroup  // one per listener
 
 	mu        sync.Mutex
 	listeners []boundListener
@@ -101,21 +102,35 @@ func NewServer(cfg Config) (*Server, error) {
 		}
 		extIP = ip
 	}
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent(cfg.UserAgent))
+	// sipgo logs every unparseable message at Error level with its
+	// content, and its transport and transaction layers log to
+	// slog.Default unless told otherwise. All its layers get a logger
+	// that demotes and counts what a remote peer can trigger at will.
+	malformed := &malformedCount{}
+	sipgoLog := slog.New(newSipgoHandler(cfg.Logger.Handler(), malformed)).With("component", "sipgo")
+	ua, err := sipgo.NewUA(
+		sipgo.WithUserAgent(cfg.UserAgent),
+		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(sipgoLog)),
+		sipgo.WithUserAgentTransactionLayerOptions(
+			sip.WithTransactionLayerLogger(sipgoLog),
+			// A response that matches no transaction is usually a
+			// retransmission; sipgo's default logs each at Info.
+			sip.WithTransactionLayerUnhandledResponseHandler(func(r *sip.Response) {
+				sipgoLog.Debug("response matches no transaction", "response", r.Short(), "source", r.Source())
+			}),
+		),
+	)
 	if err != nil {
 		return nil, fmt.Errorf("sip: %w", err)
 	}
-	// sipgo logs every unparseable datagram at error level with its
-	// content; give it a logger that keeps that out of the info stream.
-	sipgoLog := cfg.Logger.With("component", "sipgo")
 	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(sipgoLog))
 	if err != nil {
-		ua.Close()
+		_ = ua.Close()
 		return nil, fmt.Errorf("sip: %w", err)
 	}
 	client, err := sipgo.NewClient(ua, sipgo.WithClientLogger(sipgoLog))
 	if err != nil {
-		ua.Close()
+		_ = ua.Close()
 		return nil, fmt.Errorf("sip: %w", err)
 	}
 	s := &Server{
@@ -127,6 +142,7 @@ func NewServer(cfg Config) (*Server, error) {
 		calls:  newRegistry(),
 
 		externalIP: extIP,
+		malformed:  malformed,
 	}
 	srv.OnInvite(s.onInvite)
 	srv.OnAck(s.onAck)
@@ -224,6 +240,10 @@ func (s *Server) isDraining() bool {
 
 // ActiveCalls returns the number of calls in setup or in progress.
 func (s *Server) ActiveCalls() int { return s.calls.count() }
+
+// MalformedMessages returns how many received messages were dropped or
+// refused because they could not be parsed or matched to a transaction.
+func (s *Server) MalformedMessages() uint64 { return s.malformed.n.Load() }
 
 // Shutdown stops taking new calls (they get 503), lets active calls run
 // until ctx is done, then ends the rest with BYE and closes the server.

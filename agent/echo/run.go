@@ -60,7 +60,7 @@ func Run(ctx context.Context, call agent.Call, delay time.Duration, stop Stop) e
 		case <-stop.After:
 		}
 		cancel()
-		<-loopDone
+		_ = <-loopDone // cancelled just now: its error says only that
 		call.ClearAudio()
 		return nil
 	}

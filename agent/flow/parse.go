@@ -26,7 +26,7 @@ func Load(fsys fs.FS, name string) (*Flow, error) {
 	if err != nil {
 		return nil, fmt.Errorf("flow: %w", err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read only: a close error loses nothing
 	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("flow: %s: %w", name, err)

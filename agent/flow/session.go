@@ -63,7 +63,7 @@ func (s *session) playInterruptible(ctx context.Context, pcm []int16) (key rune,
 		// Stop queueing before clearing, so no piece lands after
 		// the clear.
 		cancel()
-		<-played
+		_ = <-played // cancelled just now: its error says only that
 		s.call.ClearAudio()
 		if !ok {
 			return 0, false, agent.ErrHangup

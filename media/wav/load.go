@@ -18,7 +18,7 @@ func Load(path string) ([]int16, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read only: a close error loses nothing
 	return load(f, path)
 }
 
@@ -28,7 +28,7 @@ func LoadFS(fsys fs.FS, name string) ([]int16, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read only: a close error loses nothing
 	return load(f, name)
 }
 
