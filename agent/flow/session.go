@@ -38,14 +38,7 @@ func (s *session) audio(ctx context.Context, p prompt) ([]int16, error) {
 // Small pieces keep each WriteAudio short, so a cancelled play stops
 // queueing within a frame.
 func (s *session) play(ctx context.Context, pcm []int16) error {
-	for len(pcm) > 0 {
-		n := min(len(pcm), agent.FrameSamples)
-		if err := s.call.WriteAudio(ctx, pcm[:n]); err != nil {
-			return err
-		}
-		pcm = pcm[n:]
-	}
-	return s.call.WaitPlayed(ctx)
+	return agent.Play(ctx, s.call, pcm)
 }
 
 // playInterruptible plays pcm until it ends or the caller presses a key
