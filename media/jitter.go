@@ -112,10 +112,11 @@ type JitterBuffer struct {
 }
 
 type jitterSlot struct {
-	full bool
-	seq  uint16
-	n    uint16
-	ts   uint32
+	full  bool
+	event bool // a telephone-event packet: holds its place, plays nothing
+	seq   uint16
+	n     uint16
+	ts    uint32
 }
 
 // NewJitterBuffer returns a buffer that starts playout once depth packets
@@ -139,6 +140,20 @@ func NewJitterBuffer(depth, capacity int) *JitterBuffer {
 
 // Push offers a packet's payload; the buffer keeps a copy.
 func (j *JitterBuffer) Push(seq uint16, ts uint32, payload []byte) PushResult {
+	return j.push(seq, ts, payload, false)
+}
+
+// PushEvent records that sequence number seq of the audio stream carried
+// a telephone event rather than audio. Senders such as baresip number
+// RFC 4733 packets in the same series as the audio of their SSRC (RFC
+// 3550 s.5.1 gives an SSRC one series); without this the buffer would
+// count each event packet as a lost audio packet and conceal it, adding
+// delay. Pop passes over event places without a sound.
+func (j *JitterBuffer) PushEvent(seq uint16, ts uint32) PushResult {
+	return j.push(seq, ts, nil, true)
+}
+
+func (j *JitterBuffer) push(seq uint16, ts uint32, payload []byte, event bool) PushResult {
 	if len(payload) > MaxPayloadSize {
 		j.stats.TooBig++
 		return PushTooBig
@@ -179,7 +194,7 @@ func (j *JitterBuffer) Push(seq uint16, ts uint32, payload []byte) PushResult {
 		i, s = j.head, &j.slots[j.head]
 		off = 0
 	}
-	*s = jitterSlot{full: true, seq: seq, n: uint16(len(payload)), ts: ts}
+	*s = jitterSlot{full: true, event: event, seq: seq, n: uint16(len(payload)), ts: ts}
 	copy(j.data[i*MaxPayloadSize:], payload)
 	j.count++
 	j.span = max(j.span, off+1)
@@ -201,16 +216,28 @@ func (j *JitterBuffer) canRewind(seq uint16, k int) bool {
 // caller conceals one packet's worth), and PopEmpty while buffering or
 // when nothing is held.
 func (j *JitterBuffer) Pop(dst []byte) (int, PopStatus) {
+	for {
+		n, st, again := j.pop(dst)
+		if !again {
+			return n, st
+		}
+	}
+}
+
+// pop is one try of Pop: again is true when it passed over an event
+// place, which is neither played nor lost, and Pop tries once more. Each
+// try takes a slot, so Pop ends.
+func (j *JitterBuffer) pop(dst []byte) (n int, st PopStatus, again bool) {
 	if j.count == 0 {
 		if j.playing {
 			j.playing = false
 			j.stats.Underruns++
 		}
-		return 0, PopEmpty
+		return 0, PopEmpty, false
 	}
 	if !j.playing {
 		if j.count < j.depth {
-			return 0, PopEmpty
+			return 0, PopEmpty, false
 		}
 		// Start (again) from the oldest packet held: the sequence numbers
 		// before it were covered by the silence that was played.
@@ -234,18 +261,21 @@ func (j *JitterBuffer) Pop(dst []byte) (int, PopStatus) {
 		if g <= j.depth {
 			j.advance()
 			j.stats.Lost++
-			return 0, PopMissing
+			return 0, PopMissing, false
 		}
 		j.skip(g)
 	}
 	s := &j.slots[j.head]
 	at := j.head * MaxPayloadSize
-	n := copy(dst, j.data[at:at+int(s.n)])
+	n = copy(dst, j.data[at:at+int(s.n)])
 	s.full = false
 	j.count--
 	j.played, j.lastPlayed = true, s.seq
 	j.advance()
-	return n, PopPacket
+	if s.event {
+		return 0, 0, true
+	}
+	return n, PopPacket, false
 }
 
 // oldest returns the offset from the head of the oldest packet held, or

@@ -84,13 +84,13 @@ func TestNewPortPool(t *testing.T) {
 }
 
 func TestPortPoolRoundRobin(t *testing.T) {
-	p, clock := newTestPool(t, 41001, 41009, time.Second) // 41002..41008
+	p, clock := newTestPool(t, 21001, 21009, time.Second) // 21002..21008
 	seen := map[int]bool{}
 	var conns []*net.UDPConn
 	for range p.Len() {
 		c := listen(t, p)
 		port := portOf(c)
-		if port%2 != 0 || port < 41002 || port > 41008 || seen[port] {
+		if port%2 != 0 || port < 21002 || port > 21008 || seen[port] {
 			t.Fatalf("got port %d; seen %v", port, seen)
 		}
 		seen[port] = true
@@ -125,7 +125,7 @@ func TestPortPoolRoundRobin(t *testing.T) {
 }
 
 func TestPortPoolNoImmediateReuse(t *testing.T) {
-	p, _ := newTestPool(t, 41020, 41026, 0) // four ports, no quarantine
+	p, _ := newTestPool(t, 21020, 21026, 0) // four ports, no quarantine
 	a := listen(t, p)
 	_ = a.Close()
 	p.Release(portOf(a))
@@ -135,14 +135,14 @@ func TestPortPoolNoImmediateReuse(t *testing.T) {
 }
 
 func TestPortPoolSkipsPortsHeldElsewhere(t *testing.T) {
-	p, _ := newTestPool(t, 41030, 41032, 0)
-	other, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 41030})
+	p, _ := newTestPool(t, 21030, 21032, 0)
+	other, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 21030})
 	if err != nil {
-		t.Skipf("port 41030 busy: %v", err)
+		t.Fatalf("port 21030 is taken by another process: %v", err)
 	}
 	defer func() { _ = other.Close() }()
-	if got := portOf(listen(t, p)); got != 41032 {
-		t.Fatalf("got port %d, want 41032", got)
+	if got := portOf(listen(t, p)); got != 21032 {
+		t.Fatalf("got port %d, want 21032", got)
 	}
 	if p.InUse() != 1 {
 		t.Fatalf("InUse = %d, want 1", p.InUse())
@@ -153,7 +153,7 @@ func TestPortPoolSkipsPortsHeldElsewhere(t *testing.T) {
 }
 
 func TestPortPoolBadAddress(t *testing.T) {
-	p, _ := newTestPool(t, 41040, 41048, 0)
+	p, _ := newTestPool(t, 21040, 21048, 0)
 	_, err := p.Listen(netip.MustParseAddr("192.0.2.1")) // TEST-NET-1, not local
 	if err == nil || errors.Is(err, ErrNoPorts) {
 		t.Fatalf("err = %v, want the bind error", err)
@@ -164,9 +164,9 @@ func TestPortPoolBadAddress(t *testing.T) {
 }
 
 func TestPortPoolReleaseIgnoresStrangers(t *testing.T) {
-	p, _ := newTestPool(t, 41050, 41052, 0)
+	p, _ := newTestPool(t, 21050, 21052, 0)
 	listen(t, p)
-	for _, port := range []int{41049, 41051, 41053, 41052, 80} {
+	for _, port := range []int{21049, 21051, 21053, 21052, 80} {
 		p.Release(port)
 	}
 	if p.InUse() != 1 {
@@ -175,7 +175,7 @@ func TestPortPoolReleaseIgnoresStrangers(t *testing.T) {
 }
 
 func TestPortPoolConcurrent(t *testing.T) {
-	p, _ := newTestPool(t, 41100, 41199, 0)
+	p, _ := newTestPool(t, 21100, 21199, 0)
 	var wg sync.WaitGroup
 	ports := make(chan int, 20*5)
 	for range 20 {
@@ -198,7 +198,7 @@ func TestPortPoolConcurrent(t *testing.T) {
 		t.Fatalf("InUse = %d, want 0", p.InUse())
 	}
 	for port := range ports {
-		if port%2 != 0 || port < 41100 || port > 41198 {
+		if port%2 != 0 || port < 21100 || port > 21198 {
 			t.Fatalf("port %d outside the pool", port)
 		}
 	}

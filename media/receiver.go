@@ -54,6 +54,9 @@ func (r *receiver) packet(h rtpHeader, payload []byte) (rune, bool) {
 			r.dtmf.Reset()
 		}
 		r.dtmfSSRC, r.haveDTMFSSRC = h.SSRC, true
+		if r.haveSSRC && h.SSRC == r.ssrc {
+			r.jb.PushEvent(h.Sequence, h.Timestamp)
+		}
 		ev, err := ParseTelephoneEvent(payload)
 		if err != nil {
 			r.badEvents++

@@ -25,9 +25,12 @@ import (
 // baresip. They fail, never skip, when a peer is missing: `make test`
 // installs them (see .ci/deps).
 
-// rtpRange is this package's RTP port range; other packages' tests use
-// other ranges so that `go test ./...` can run packages in parallel.
-const rtpLo, rtpHi = 42000, 43999
+// rtpLo-rtpHi is this package's RTP port range. Fixed test ranges sit
+// below Linux's ephemeral range (32768-60999), so that no OS-assigned
+// port (sipp, baresip, ":0" sockets) can take them, and each package has
+// its own (media 21000s, sip 22000-23999, cmd 24000s) so that `go test
+// ./...` can run packages in parallel.
+const rtpLo, rtpHi = 22000, 23999
 
 type serverOpt func(*sip.Config)
 

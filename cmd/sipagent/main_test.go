@@ -108,7 +108,7 @@ func TestServeAndStopOnSignal(t *testing.T) {
 	port := freeUDPPort(t)
 	cfg := fmt.Sprintf(`
 sip: {listen: ["udp://127.0.0.1:%d"]}
-media: {rtp_ports: "44000-44999"}
+media: {rtp_ports: "24000-24999"}
 agents: {demo: {kind: flow}}
 routes: [{agent: demo}]
 shutdown: {drain: 1s}
