@@ -211,20 +211,24 @@ func lastLines(b []byte, n int) string {
 // recorder is an agent that keeps what it hears and the digits pressed,
 // and plays nothing. Tests read its results after the call.
 type recorder struct {
-	mu     sync.Mutex
-	pcm    []int16
-	digits []rune
-	info   agent.Info
-	done   chan struct{}
+	mu      sync.Mutex
+	pcm     []int16
+	digits  []rune
+	info    agent.Info
+	started chan struct{} // closed when the call reaches the agent
+	done    chan struct{}
 }
 
-func newRecorder() *recorder { return &recorder{done: make(chan struct{})} }
+func newRecorder() *recorder {
+	return &recorder{started: make(chan struct{}), done: make(chan struct{})}
+}
 
 func (r *recorder) Serve(ctx context.Context, call agent.Call) error {
 	defer close(r.done)
 	r.mu.Lock()
 	r.info = call.Info()
 	r.mu.Unlock()
+	close(r.started)
 	go func() {
 		for d := range call.DTMF() {
 			r.mu.Lock()
@@ -241,6 +245,15 @@ func (r *recorder) Serve(ctx context.Context, call agent.Call) error {
 		r.mu.Lock()
 		r.pcm = append(r.pcm, frame[:n]...)
 		r.mu.Unlock()
+	}
+}
+
+func (r *recorder) waitStarted(t *testing.T) {
+	t.Helper()
+	select {
+	case <-r.started:
+	case <-time.After(15 * time.Second):
+		t.Fatal("call did not reach the agent")
 	}
 }
 
