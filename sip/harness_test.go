@@ -100,18 +100,21 @@ func waitIdle(t *testing.T, srv *sip.Server) {
 }
 
 // freePort returns a loopback port the OS considers free for network.
-func freePort(t *testing.T, network string) int {
+func freePort(t *testing.T, network string) int { return freePortOn(t, network, "127.0.0.1") }
+
+// freePortOn returns a port on host the OS considers free for network.
+func freePortOn(t *testing.T, network, host string) int {
 	t.Helper()
 	switch network {
 	case "udp":
-		c, err := net.ListenPacket("udp", "127.0.0.1:0")
+		c, err := net.ListenPacket("udp", net.JoinHostPort(host, "0"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer c.Close()
 		return c.LocalAddr().(*net.UDPAddr).Port
 	default:
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+		l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -122,12 +125,15 @@ func freePort(t *testing.T, network string) int {
 
 // freeEvenPortPair returns an even UDP port whose successor is free too,
 // for sipp's media (RTP + RTCP).
-func freeEvenPortPair(t *testing.T) int {
+func freeEvenPortPair(t *testing.T) int { return freeEvenPortPairOn(t, "127.0.0.1") }
+
+// freeEvenPortPairOn is freeEvenPortPair on host.
+func freeEvenPortPairOn(t *testing.T, host string) int {
 	t.Helper()
 	for range 100 {
-		p := freePort(t, "udp") &^ 1
-		a, err1 := net.ListenPacket("udp", "127.0.0.1:"+strconv.Itoa(p))
-		b, err2 := net.ListenPacket("udp", "127.0.0.1:"+strconv.Itoa(p+1))
+		p := freePortOn(t, "udp", host) &^ 1
+		a, err1 := net.ListenPacket("udp", net.JoinHostPort(host, strconv.Itoa(p)))
+		b, err2 := net.ListenPacket("udp", net.JoinHostPort(host, strconv.Itoa(p+1)))
 		if a != nil {
 			_ = a.Close()
 		}
@@ -149,6 +155,7 @@ type sippRun struct {
 	Transport string // "udp" (default) or "tcp"
 	Dir       string // working directory (for rtp_stream files); default a temp dir
 	Calls     int    // default 1
+	Local     string // local address for signalling and media; default 127.0.0.1
 	Extra     []string
 }
 
@@ -173,12 +180,15 @@ func runSipp(t *testing.T, srv *sip.Server, r sippRun) (string, error) {
 	if r.Dir == "" {
 		r.Dir = t.TempDir()
 	}
+	if r.Local == "" {
+		r.Local = "127.0.0.1"
+	}
 	target := srv.Addr(r.Transport)
 	args := []string{
 		"-sf", scen, "-s", r.User,
-		"-i", "127.0.0.1", "-mi", "127.0.0.1",
-		"-p", strconv.Itoa(freePort(t, r.Transport)),
-		"-mp", strconv.Itoa(freeEvenPortPair(t)),
+		"-i", r.Local, "-mi", r.Local,
+		"-p", strconv.Itoa(freePortOn(t, r.Transport, r.Local)),
+		"-mp", strconv.Itoa(freeEvenPortPairOn(t, r.Local)),
 		"-m", strconv.Itoa(r.Calls), "-l", strconv.Itoa(r.Calls),
 		"-timeout", "40s", "-timeout_error", "-nostdin",
 		"-trace_err", "-error_file", filepath.Join(r.Dir, "errors.log"),
