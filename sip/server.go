@@ -50,14 +50,15 @@ type Server struct {
 	// externalIP is ExternalHost resolved, for SDP c= lines.
 	externalIP netip.Addr
 
-	calls     *registry
-	malformed *malformedCount // messages sipgo could not parse or place
-	callWG    sync.WaitGroup  // one per call goroutine and per INVITE in setup
-	serveWG   sync.WaitGroup  // one per listener
+	calls    *registry
+	sipgoLog *sipgoLogState // counts what sipgo dropped; silenced by Close
+	callWG   sync.WaitGroup // one per call goroutine and per INVITE in setup
+	serveWG  sync.WaitGroup // one per listener
 
 	mu        sync.Mutex
 	listeners []boundListener
-	draining  bool // no new calls; guarded by mu so admit and Shutdown agree
+	udpConns  []*recordingConn // to answer what sipgo cannot parse
+	draining  bool             // no new calls; guarded by mu so admit and Shutdown agree
 
 	closeOnce sync.Once
 }
@@ -106,8 +107,8 @@ func NewServer(cfg Config) (*Server, error) {
 	// content, and its transport and transaction layers log to
 	// slog.Default unless told otherwise. All its layers get a logger
 	// that demotes and counts what a remote peer can trigger at will.
-	malformed := &malformedCount{}
-	sipgoLog := slog.New(newSipgoHandler(cfg.Logger.Handler(), malformed)).With("component", "sipgo")
+	logState := &sipgoLogState{}
+	sipgoLog := slog.New(newSipgoHandler(cfg.Logger.Handler(), logState)).With("component", "sipgo")
 	ua, err := sipgo.NewUA(
 		sipgo.WithUserAgent(cfg.UserAgent),
 		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(sipgoLog)),
@@ -142,8 +143,9 @@ func NewServer(cfg Config) (*Server, error) {
 		calls:  newRegistry(),
 
 		externalIP: extIP,
-		malformed:  malformed,
+		sipgoLog:   logState,
 	}
+	logState.onUnparsed = s.answerUnparsed
 	srv.OnInvite(s.onInvite)
 	srv.OnAck(s.onAck)
 	srv.OnBye(s.onBye)
@@ -172,8 +174,12 @@ func (s *Server) listen(l Listener) error {
 		if err != nil {
 			return fmt.Errorf("sip: listen udp %s: %w", l.Addr, err)
 		}
+		rc := &recordingConn{PacketConn: pc}
 		s.addListener("udp", pc.LocalAddr(), pc)
-		s.serveWG.Go(func() { _ = s.srv.ServeUDP(pc) })
+		s.mu.Lock()
+		s.udpConns = append(s.udpConns, rc)
+		s.mu.Unlock()
+		s.serveWG.Go(func() { _ = s.srv.ServeUDP(rc) })
 	case "tcp":
 		ln, err := net.Listen("tcp", l.Addr)
 		if err != nil {
@@ -241,9 +247,9 @@ func (s *Server) isDraining() bool {
 // ActiveCalls returns the number of calls in setup or in progress.
 func (s *Server) ActiveCalls() int { return s.calls.count() }
 
-// MalformedMessages returns how many received messages were dropped or
+// DroppedMessages returns how many received messages were dropped or
 // refused because they could not be parsed or matched to a transaction.
-func (s *Server) MalformedMessages() uint64 { return s.malformed.n.Load() }
+func (s *Server) DroppedMessages() uint64 { return s.sipgoLog.dropped.Load() }
 
 // Shutdown stops taking new calls (they get 503), lets active calls run
 // until ctx is done, then ends the rest with BYE and closes the server.
@@ -263,6 +269,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 }
 
 // Close ends all calls at once and closes every socket. It is idempotent.
+// sipgo may still be finishing requests in goroutines of its own; they
+// log nothing once Close returns.
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		s.setDraining()
@@ -276,6 +284,7 @@ func (s *Server) Close() error {
 		_ = s.srv.Close()
 		_ = s.ua.Close()
 		s.serveWG.Wait()
+		s.sipgoLog.close()
 	})
 	return nil
 }

@@ -12,6 +12,11 @@ var errMalformed = errors.New("malformed request")
 // validateRequest checks what RFC 3261 s.8.2 asks a UAS to check before it
 // acts on a request, and returns the response to send if it fails.
 func validateRequest(req *sip.Request) *StatusError {
+	// sipgo parses any SIP/x.y request line; sipagent speaks only 2.0
+	// (RFC 3261 s.7.1, s.21.5.7).
+	if !strings.EqualFold(req.SipVersion, "SIP/2.0") {
+		return statusErr(505, "Version Not Supported", errMalformed)
+	}
 	if req.From() == nil || req.To() == nil || req.CallID() == nil || req.CSeq() == nil || req.Via() == nil {
 		return statusErr(400, "Missing Mandatory Header", errMalformed)
 	}
