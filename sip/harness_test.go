@@ -77,14 +77,35 @@ func testLogger(t *testing.T) *slog.Logger {
 	if os.Getenv("SIPAGENT_TEST_LOG") != "" {
 		level = slog.LevelDebug
 	}
-	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: level}))
+	w := &testWriter{t: t}
+	// Registered before the server's Close, so it runs after it (cleanups
+	// run last-in first-out): what Close logs is kept, and stray records
+	// from goroutines sipgo does not wait for are dropped instead of
+	// reaching a finished test.
+	t.Cleanup(w.stop)
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
 }
 
-type testWriter struct{ t *testing.T }
+// testWriter sends log lines to the test log until the test ends.
+type testWriter struct {
+	mu   sync.Mutex
+	t    *testing.T
+	done bool
+}
 
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(string(bytes.TrimRight(p, "\n")))
+func (w *testWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.done {
+		w.t.Log(string(bytes.TrimRight(p, "\n")))
+	}
 	return len(p), nil
+}
+
+func (w *testWriter) stop() {
+	w.mu.Lock()
+	w.done = true
+	w.mu.Unlock()
 }
 
 // waitIdle waits until the server has no calls left.

@@ -12,7 +12,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -89,6 +88,7 @@ failure, 2 on bad flags or configuration.
 		return exitConfig
 	}
 	log := newLogger(cfg.Log, stderr)
+	routeSipgoDefaultLog(log)
 	app, err := build(cfg, log)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
@@ -119,14 +119,4 @@ failure, 2 on bad flags or configuration.
 	}
 	log.Info("stopped")
 	return exitOK
-}
-
-func newLogger(c config.Log, w io.Writer) *slog.Logger {
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(c.Level))
-	opts := &slog.HandlerOptions{Level: level}
-	if c.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
-	}
-	return slog.New(slog.NewTextHandler(w, opts))
 }
