@@ -39,6 +39,7 @@ type Call struct {
 	neg            sdp.Media // the media in force
 	awaitingAnswer bool      // our 200 carried an offer; the ACK must answer
 	badAnswer      bool      // the ACK's answer was missing or unusable
+	byeReceived    bool      // the caller's BYE came, perhaps ahead of its ACK
 	reinviteAck    chan struct{}
 
 	teardownOnce sync.Once
@@ -186,6 +187,9 @@ func (c *Call) bye(ctx context.Context) error {
 
 // remoteBye answers the caller's BYE; run sees the dialog end.
 func (c *Call) remoteBye(req *sip.Request, tx sip.ServerTransaction) {
+	c.mu.Lock()
+	c.byeReceived = true
+	c.mu.Unlock()
 	if err := c.dlg.ReadBye(req, tx); err != nil {
 		respondErr(c.log, req, tx, statusErr(500, "Server Internal Error", err))
 	}
@@ -195,6 +199,14 @@ func (c *Call) remoteBye(req *sip.Request, tx sip.ServerTransaction) {
 // answer it brings.
 func (c *Call) ack(req *sip.Request, tx sip.ServerTransaction) {
 	c.mu.Lock()
+	if c.byeReceived {
+		// sipgo runs each request on its own goroutine, so a BYE sent
+		// right after the ACK can be handled first. The dialog is over;
+		// confirming it now would revive it in sipgo's eyes and make us
+		// send a BYE nobody answers.
+		c.mu.Unlock()
+		return
+	}
 	if c.awaitingAnswer {
 		c.awaitingAnswer = false
 		if m, err := sdp.ParseAnswer(req.Body(), c.offeredCodecs()); err != nil {
@@ -217,6 +229,13 @@ func (c *Call) ack(req *sip.Request, tx sip.ServerTransaction) {
 	if err := c.dlg.ReadAck(req, tx); err != nil {
 		c.log.Debug("ACK does not match", "error", err)
 	}
+}
+
+// hungUpByCaller reports whether the caller's BYE has arrived.
+func (c *Call) hungUpByCaller() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.byeReceived
 }
 
 func (c *Call) answerFailed() bool {

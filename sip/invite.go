@@ -160,12 +160,18 @@ func (s *Server) setupCall(req *sip.Request, tx sip.ServerTransaction) (*Call, e
 	// transaction times out.
 	if err := dlg.RespondSDP(localSDP); err != nil {
 		cancelled := errors.Is(context.Cause(dlg.Context()), sip.ErrTransactionCanceled) || errors.Is(err, sip.ErrTransactionCanceled)
-		if cancelled {
+		switch {
+		case cancelled:
 			log.Info("call cancelled by caller")
-		} else {
+			c.teardown(false, "cancelled")
+		case c.hungUpByCaller():
+			log.Info("caller hung up before the call was confirmed")
+			c.teardown(false, "caller hung up")
+		default:
+			// RFC 3261 s.13.3.1.4: no ACK for our 2xx; end the session.
 			log.Warn("call not confirmed", "error", err)
+			c.teardown(dlg.LoadState() != sip.DialogStateEnded, "no ack")
 		}
-		c.teardown(!cancelled && dlg.LoadState() != sip.DialogStateEnded, "no ack")
 		return nil, err
 	}
 	if c.answerFailed() {
