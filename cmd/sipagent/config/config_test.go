@@ -38,12 +38,17 @@ sip:
 agents: {a: {kind: echo}}
 routes: [{agent: a}]
 `
-	cfg, err := Parse([]byte(doc), env(map[string]string{"BIND": "10.0.0.1"}))
+	doc += "limits:\n  max_calls: ${MAX_CALLS:-250}\nmedia:\n  rtp_timeout: ${RTP_TIMEOUT}\n  jitter_buffer: ${JB}\n"
+	cfg, err := Parse([]byte(doc), env(map[string]string{"BIND": "10.0.0.1", "RTP_TIMEOUT": "30s", "JB": "5"}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if cfg.SIP.Listen[0] != "udp://10.0.0.1:5070" || cfg.SIP.ExternalHost != "203.0.113.7" {
 		t.Errorf("got %q %q", cfg.SIP.Listen[0], cfg.SIP.ExternalHost)
+	}
+	if cfg.Limits.MaxCalls != 250 || cfg.Media.RTPTimeout.D() != 30*time.Second || cfg.Media.JitterBuffer != 5 {
+		t.Errorf("typed values from env: max_calls %d, rtp_timeout %v, jitter_buffer %d",
+			cfg.Limits.MaxCalls, cfg.Media.RTPTimeout.D(), cfg.Media.JitterBuffer)
 	}
 	if cfg.Agents["a"].Delay.D() != 200*time.Millisecond {
 		t.Errorf("echo delay default = %v", cfg.Agents["a"].Delay.D())

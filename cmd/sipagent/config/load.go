@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"regexp"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -92,6 +93,12 @@ func expandEnv(n *yaml.Node, path string, lookup func(string) (string, bool)) er
 		if err != nil {
 			return &Error{Key: path, Line: n.Line, Msg: err.Error()}
 		}
+		if v != n.Value && n.Style == 0 {
+			// An unquoted ${VAR} takes the type of what it expands to,
+			// so `max_calls: ${MAX_CALLS:-100}` is a number; a quoted
+			// one stays a string.
+			n.Tag = ""
+		}
 		n.Value = v
 	}
 	return nil
@@ -128,6 +135,8 @@ func expand(s string, lookup func(string) (string, bool)) (string, error) {
 		s = s[i+j+1:]
 	}
 }
+
+var linePrefix = regexp.MustCompile(`(^|; )line \d+: `)
 
 // checkKeys walks the document beside the Go type it decodes into and
 // reports the first mapping key that has no field, by its dotted path.
@@ -182,6 +191,8 @@ func checkKeys(n *yaml.Node, t reflect.Type, path string) error {
 			if errors.As(err, &te) {
 				msg = strings.Join(te.Errors, "; ")
 			}
+			// yaml puts its own "line N: " in front; Error says the line.
+			msg = linePrefix.ReplaceAllString(msg, "")
 			return &Error{Key: path, Line: n.Line, Msg: msg}
 		}
 	}
