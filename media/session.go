@@ -34,8 +34,9 @@ type Config struct {
 	// and closes it in Close.
 	Conn *net.UDPConn
 	// Remote is where to send RTP until symmetric RTP latches onto the
-	// address the peer sends from. An invalid or unspecified address
-	// (hold with c=0.0.0.0) sends nothing until the peer's first packet.
+	// address the peer sends from (see Session). An invalid or
+	// unspecified address (hold with c=0.0.0.0) sends nothing until a
+	// source latches.
 	Remote netip.AddrPort
 	// Codec is the negotiated audio format.
 	Codec Codec
@@ -77,7 +78,7 @@ type Stats struct {
 	Lost                 uint64 // audio packets never played: concealed or skipped
 	Late                 uint64 // audio packets that came after their turn
 	Duplicates           uint64 // audio packets received twice
-	Ignored              uint64 // RTP from a source other than the latched one
+	Ignored              uint64 // RTP from a source not (yet) trusted: a stranger, or a source being learned
 	Invalid              uint64 // datagrams that are not RTP, are malformed, or have a payload type not negotiated
 	RTCP                 uint64 // RTCP packets on the RTP port, ignored
 	JitterDrops          uint64 // audio packets accepted but thrown away: oversized, backlog, stream restarts
@@ -94,8 +95,10 @@ type Stats struct {
 // place of audio while SendDTMF runs.
 //
 // RTP is symmetric (RFC 4961): the session sends to the address the peer
-// sends from, once its first valid packet arrives, and ignores packets
-// from anywhere else until an Update names a new remote address.
+// sends from, and ignores packets from anywhere else until an Update names
+// a new remote address. Which source is the peer is learned so that a
+// stranger cannot hijack the call (trustSource): the signalled address at
+// once, any other only after a short in-sequence stream.
 //
 // Two goroutines run from Start to Close: one reads the socket, one ticks
 // every packet time. All methods are safe for concurrent use.
@@ -122,6 +125,7 @@ type Session struct {
 	remote   netip.AddrPort // from signalling
 	source   netip.AddrPort // latched peer address
 	latched  bool
+	learn    learning // a source being learned before latching
 	codec    Codec
 	dtmfPT   int
 	ptime    time.Duration
@@ -303,7 +307,7 @@ func (s *Session) Update(u Update) error {
 	defer s.mu.Unlock()
 	restartTimeout := !s.dir.Receives() && u.Direction.Receives()
 	if remote != s.remote {
-		s.remote, s.source, s.latched = remote, netip.AddrPort{}, false
+		s.remote, s.source, s.latched, s.learn = remote, netip.AddrPort{}, false, learning{}
 		restartTimeout = true
 	}
 	if restartTimeout {

@@ -322,7 +322,8 @@ func TestSessionClearDropsQueueAndBlockedWrite(t *testing.T) {
 
 func TestSessionReadFrame(t *testing.T) {
 	ctx := testCtx(t)
-	s := newTestSession(t, func(c *Config) { c.Ptime = 30 * time.Millisecond })
+	peer := udpConn(t)
+	s := newTestSession(t, func(c *Config) { c.Remote, c.Ptime = addrOf(peer), 30*time.Millisecond })
 	if _, err := s.ReadFrame(ctx, make([]int16, FrameSamples-1)); !errors.Is(err, ErrShortBuffer) {
 		t.Fatalf("short frame: %v", err)
 	}
@@ -333,7 +334,6 @@ func TestSessionReadFrame(t *testing.T) {
 	}
 
 	// 30 ms packets come out as 20 ms frames.
-	peer := udpConn(t)
 	for seq := range uint16(4) {
 		s.receivePacket(rtpPacket(0, seq, uint32(seq)*240, 1, false, constPayload(int(seq)+1, 240)), addrOf(peer), time.Now())
 	}

@@ -17,18 +17,22 @@ func TestSessionSymmetricRTP(t *testing.T) {
 	// Before the peer sends, RTP goes to the signalled address.
 	readRTP(t, ctx, signalled)
 
-	// The peer sends from elsewhere (a NAT): the session latches onto it.
-	if _, err := peer.WriteToUDPAddrPort(rtpPacket(0, 1, 160, 5, true, make([]byte, 160)), s.LocalAddr()); err != nil {
-		t.Fatal(err)
-	}
+	// The peer sends from elsewhere (a NAT): once its stream is learned,
+	// the session latches onto it. Nothing went to the peer before, so
+	// this is the first packet it gets.
+	learn(t, ctx, peer, s, 5, 1)
 	readRTP(t, ctx, peer)
 
-	// Someone else's RTP is ignored and counted.
-	for i := range 3 {
+	// Someone else's RTP is ignored and counted, even a stream in
+	// sequence: once latched, only the signalled address takes the latch.
+	for i := range learnPackets {
 		_, _ = stranger.WriteToUDPAddrPort(rtpPacket(0, uint16(i), 0, 6, false, make([]byte, 160)), s.LocalAddr())
 	}
-	waitFor(t, ctx, "3 ignored packets", func() bool { return s.Stats().Ignored == 3 })
-	if st := s.Stats(); st.PacketsIn != 1 {
+	// The peer's first learnPackets-1 packets, sent while it was being
+	// learned, were ignored too.
+	const ignored = learnPackets - 1 + learnPackets
+	waitFor(t, ctx, "the stranger's packets ignored", func() bool { return s.Stats().Ignored == ignored })
+	if st := s.Stats(); st.PacketsIn != 1 { // the peer's packet that latched
 		t.Fatalf("PacketsIn = %d, want 1", st.PacketsIn)
 	}
 	s.mu.Lock()
@@ -44,9 +48,8 @@ func TestSessionWaitsForPeerWhenRemoteUnspecified(t *testing.T) {
 	peer := udpConn(t)
 	s := newTestSession(t, func(c *Config) { c.Remote = netip.MustParseAddrPort("0.0.0.0:0") })
 	s.Start()
-	if _, err := peer.WriteToUDPAddrPort(rtpPacket(0, 1, 160, 5, true, make([]byte, 160)), s.LocalAddr()); err != nil {
-		t.Fatal(err)
-	}
+	// There is no signalled address to trust: the peer's stream is learned.
+	learn(t, ctx, peer, s, 5, 1)
 	h, _ := readRTP(t, ctx, peer)
 	if !h.Marker || h.PayloadType != 0 {
 		t.Fatalf("first packet %+v", h)
@@ -56,7 +59,7 @@ func TestSessionWaitsForPeerWhenRemoteUnspecified(t *testing.T) {
 func TestSessionDropsGarbage(t *testing.T) {
 	ctx := testCtx(t)
 	peer := udpConn(t)
-	s := newTestSession(t, nil)
+	s := newTestSession(t, func(c *Config) { c.Remote = addrOf(peer) })
 	s.Start()
 	junk := [][]byte{
 		{},
@@ -107,21 +110,22 @@ func TestSessionRTPTimeout(t *testing.T) {
 }
 
 func TestSessionTimeoutOnlyWhileReceiving(t *testing.T) {
-	s := newTestSession(t, func(c *Config) { c.RTPTimeout = time.Second; c.Direction = SendOnly })
+	peer := udpConn(t)
+	s := newTestSession(t, func(c *Config) { c.Remote, c.RTPTimeout, c.Direction = addrOf(peer), time.Second, SendOnly })
 	now := time.Now()
 	s.lastRx = now
 	if _, _, _, stop := s.step(now.Add(time.Hour)); stop {
 		t.Fatal("timed out while not expecting RTP")
 	}
-	// Receiving starts: the timeout counts from then.
-	if err := s.Update(Update{Codec: PCMU, DTMFPayloadType: 101, Direction: SendRecv}); err != nil {
+	// Receiving starts: the timeout counts from then. (The remote stays
+	// the same, so it is the direction that restarts it.)
+	if err := s.Update(Update{Remote: addrOf(peer), Codec: PCMU, DTMFPayloadType: 101, Direction: SendRecv}); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, _, stop := s.step(time.Now().Add(500 * time.Millisecond)); stop {
 		t.Fatal("timed out early")
 	}
 	// RTP arriving resets it.
-	peer := udpConn(t)
 	s.receivePacket(rtpPacket(0, 1, 0, 1, false, nil), addrOf(peer), now.Add(2*time.Hour))
 	if _, _, _, stop := s.step(now.Add(2*time.Hour + 999*time.Millisecond)); stop {
 		t.Fatal("timed out despite RTP")
@@ -164,5 +168,30 @@ func FuzzReceivePacket(f *testing.F) {
 		if counted != 1 && (after.Invalid-before.Invalid != 1 || after.PacketsIn-before.PacketsIn != 1) {
 			t.Fatalf("datagram counted %d times: before %+v after %+v", counted, before, after)
 		}
+	})
+}
+
+// The packet clock sends what came due while it could not run: a stalled
+// sender catches up instead of losing packets for good (a time.Ticker
+// drops the ticks its reader misses).
+func TestSessionTickerCatchesUp(t *testing.T) {
+	ctx := testCtx(t)
+	peer := udpConn(t)
+	s := newTestSession(t, func(c *Config) { c.Remote = addrOf(peer) })
+	s.Start()
+	readRTP(t, ctx, peer) // running
+	// Hold the session lock for 3 packet times: the tick goroutine blocks
+	// in step, as it would on a machine too busy to run it.
+	s.mu.Lock()
+	before := s.stats.PacketsOut
+	stall := time.Now()
+	time.Sleep(3 * DefaultPtime) // the stall under test, not a wait for an event
+	s.mu.Unlock()
+	// After the stall, packets sent must keep pace with wall-clock time.
+	waitFor(t, ctx, "the sender to catch up", func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		due := uint64(time.Since(stall) / DefaultPtime)
+		return s.stats.PacketsOut-before >= due && due >= 3
 	})
 }

@@ -85,6 +85,44 @@ func waitFor(t *testing.T, ctx context.Context, what string, cond func() bool) {
 	}
 }
 
+// learn sends learnPackets packets in sequence with one SSRC from peer,
+// as a caller behind NAT, whose SDP names some other address, starts its
+// stream, and waits until s latches onto peer. It returns the sequence
+// number the peer's stream goes on with.
+func learn(t *testing.T, ctx context.Context, peer *net.UDPConn, s *Session, ssrc uint32, firstSeq uint16) uint16 {
+	t.Helper()
+	seq := firstSeq
+	for range learnPackets {
+		pkt := rtpPacket(0, seq, uint32(seq)*FrameSamples, ssrc, seq == firstSeq, make([]byte, FrameSamples))
+		if _, err := peer.WriteToUDPAddrPort(pkt, s.LocalAddr()); err != nil {
+			t.Fatal(err)
+		}
+		seq++
+	}
+	waitFor(t, ctx, "latch onto "+addrOf(peer).String(), func() bool { return latchedOnto(s) == addrOf(peer) })
+	return seq
+}
+
+// feed hands n packets of a stream, in sequence from seq, to s's receive
+// path as if they came from from, and returns the next sequence number.
+func feed(s *Session, from netip.AddrPort, ssrc uint32, seq uint16, n int) uint16 {
+	for range n {
+		s.receivePacket(rtpPacket(0, seq, uint32(seq)*FrameSamples, ssrc, false, make([]byte, FrameSamples)), from, time.Now())
+		seq++
+	}
+	return seq
+}
+
+// latchedOnto returns the source s has latched onto, or the zero address.
+func latchedOnto(s *Session) netip.AddrPort {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.latched {
+		return netip.AddrPort{}
+	}
+	return s.source
+}
+
 func TestNewSessionValidates(t *testing.T) {
 	conn := udpConn(t)
 	good := Config{Conn: conn, Codec: PCMU, DTMFPayloadType: -1}
@@ -181,7 +219,9 @@ func TestSessionUpdate(t *testing.T) {
 		d, _ := s.destination()
 		return d
 	}
-	s.receivePacket(rtpPacket(0, 1, 0, 1, false, nil), addrOf(b), time.Now())
+	// The peer's RTP comes from b, not a (a NAT): once its stream is
+	// learned, the session latches onto b.
+	seq := feed(s, addrOf(b), 1, 1, learnPackets)
 	if dest() != addrOf(b) {
 		t.Fatal("not latched")
 	}
@@ -192,7 +232,7 @@ func TestSessionUpdate(t *testing.T) {
 	if dest() != addrOf(b) {
 		t.Fatal("unlatched by an update with the same remote")
 	}
-	s.receivePacket(rtpPacket(0, 2, 0, 1, false, nil), addrOf(b), time.Now())
+	s.receivePacket(rtpPacket(0, seq, 0, 1, false, nil), addrOf(b), time.Now())
 	if st := s.Stats(); st.Invalid != 1 {
 		t.Fatalf("PCMU after switching to PCMA: %+v", st)
 	}
@@ -205,5 +245,10 @@ func TestSessionUpdate(t *testing.T) {
 	s.Update(Update{Remote: addrOf(c), Codec: PCMA, DTMFPayloadType: -1})
 	if dest() != addrOf(c) {
 		t.Fatalf("sending to %v after a new remote", dest())
+	}
+	// b must be learned afresh (see TestSessionUpdateRestartsLearning).
+	s.receivePacket(rtpPacket(8, seq+1, 0, 1, false, nil), addrOf(b), time.Now())
+	if dest() != addrOf(c) {
+		t.Fatalf("sending to %v after one packet from the old source", dest())
 	}
 }
