@@ -184,6 +184,17 @@ type sippRun struct {
 // the test if sipp reports a failed call, unless wantFail is set.
 func runSipp(t *testing.T, srv *sip.Server, r sippRun) (string, error) {
 	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := sippCmd(ctx, t, srv, r)
+	out, err := cmd.CombinedOutput()
+	return sippOutput(out, err, cmd.Dir)
+}
+
+// sippCmd builds the sipp command for one run against srv, bounded by ctx
+// and by sipp's own -timeout.
+func sippCmd(ctx context.Context, t *testing.T, srv *sip.Server, r sippRun) *exec.Cmd {
+	t.Helper()
 	bin, err := exec.LookPath("sipp")
 	if err != nil {
 		t.Fatal("sipp not found: run `make deps` (Debian package sip-tester)")
@@ -204,7 +215,6 @@ func runSipp(t *testing.T, srv *sip.Server, r sippRun) (string, error) {
 	if r.Local == "" {
 		r.Local = "127.0.0.1"
 	}
-	target := srv.Addr(r.Transport)
 	args := []string{
 		"-sf", scen, "-s", r.User,
 		"-i", r.Local, "-mi", r.Local,
@@ -212,20 +222,25 @@ func runSipp(t *testing.T, srv *sip.Server, r sippRun) (string, error) {
 		"-mp", strconv.Itoa(freeEvenPortPairOn(t, r.Local)),
 		"-m", strconv.Itoa(r.Calls), "-l", strconv.Itoa(r.Calls),
 		"-timeout", "40s", "-timeout_error", "-nostdin",
-		"-trace_err", "-error_file", filepath.Join(r.Dir, "errors.log"),
+		"-trace_err", "-error_file", filepath.Join(r.Dir, sippErrorLog),
 	}
 	if r.Transport == "tcp" {
 		args = append(args, "-t", "t1")
 	}
 	args = append(args, r.Extra...)
-	args = append(args, target.String())
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
+	args = append(args, srv.Addr(r.Transport).String())
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Dir = r.Dir
-	out, err := cmd.CombinedOutput()
+	return cmd
+}
+
+const sippErrorLog = "errors.log"
+
+// sippOutput turns a finished sipp run into its output, with the tail of
+// its screen and its error log when it failed.
+func sippOutput(out []byte, err error, dir string) (string, error) {
 	if err != nil {
-		errs, _ := os.ReadFile(filepath.Join(r.Dir, "errors.log"))
+		errs, _ := os.ReadFile(filepath.Join(dir, sippErrorLog))
 		return fmt.Sprintf("%s\n--- sipp errors:\n%s", lastLines(out, 40), errs), err
 	}
 	return string(out), nil

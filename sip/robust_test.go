@@ -13,9 +13,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -1045,38 +1042,15 @@ type sippResult struct {
 // here, on the test goroutine; the run is killed if the test ends first.
 func sippAsync(t *testing.T, srv *sip.Server, r sippRun) <-chan sippResult {
 	t.Helper()
-	bin, err := exec.LookPath("sipp")
-	if err != nil {
-		t.Fatal("sipp not found: run `make deps` (Debian package sip-tester)")
-	}
-	scen, err := filepath.Abs(filepath.Join("..", "testdata", "sipp", r.Scenario))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	args := []string{
-		"-sf", scen, "-s", r.User,
-		"-i", "127.0.0.1", "-mi", "127.0.0.1",
-		"-p", strconv.Itoa(freePort(t, "udp")),
-		"-mp", strconv.Itoa(freeEvenPortPair(t)),
-		"-m", "1", "-l", "1",
-		"-timeout", "40s", "-timeout_error", "-nostdin",
-		"-trace_err", "-error_file", filepath.Join(dir, "errors.log"),
-	}
-	args = append(append(args, r.Extra...), srv.Addr("udp").String())
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Dir = dir
+	cmd := sippCmd(ctx, t, srv, r)
 	res := make(chan sippResult, 1)
 	finished := make(chan struct{})
 	go func() {
 		defer close(finished)
 		out, err := cmd.CombinedOutput()
-		if err != nil {
-			errs, _ := os.ReadFile(filepath.Join(dir, "errors.log"))
-			out = fmt.Appendf(nil, "%s\n--- sipp errors:\n%s", lastLines(out, 40), errs)
-		}
-		res <- sippResult{out: string(out), err: err}
+		o, err := sippOutput(out, err, cmd.Dir)
+		res <- sippResult{out: o, err: err}
 	}()
 	t.Cleanup(func() { cancel(); <-finished })
 	return res
