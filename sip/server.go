@@ -160,7 +160,7 @@ func NewServer(cfg Config) (*Server, error) {
 func (s *Server) Start() error {
 	for _, l := range s.cfg.Listeners {
 		if err := s.listen(l); err != nil {
-			s.Close()
+			_ = s.Close() // nothing to report beyond the listen error
 			return err
 		}
 	}
