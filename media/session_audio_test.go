@@ -293,7 +293,9 @@ func TestSessionWriteBlocksUntilPlayed(t *testing.T) {
 func TestSessionClearDropsQueueAndBlockedWrite(t *testing.T) {
 	ctx := testCtx(t)
 	s := newTestSession(t, nil)
-	s.Write(ctx, make([]int16, queueSamples))
+	if err := s.Write(ctx, make([]int16, queueSamples)); err != nil {
+		t.Fatal(err)
+	}
 	played := make(chan error, 1)
 	go func() { played <- s.WaitPlayed(ctx) }()
 	done := make(chan error, 1)

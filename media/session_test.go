@@ -25,7 +25,7 @@ func udpConnB(t testing.TB) *net.UDPConn {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { c.Close() })
+	t.Cleanup(func() { _ = c.Close() })
 	return c
 }
 
@@ -157,7 +157,7 @@ func TestNewSessionValidates(t *testing.T) {
 	if s.ptime != DefaultPtime || s.LocalAddr() != addrOf(conn) {
 		t.Fatalf("ptime %v, local %v", s.ptime, s.LocalAddr())
 	}
-	s.Close()
+	_ = s.Close()
 }
 
 func TestSessionClose(t *testing.T) {
@@ -194,12 +194,14 @@ func TestSessionClose(t *testing.T) {
 func TestSessionCloseWakesBlockedCalls(t *testing.T) {
 	ctx := testCtx(t)
 	s := newTestSession(t, nil) // never started: nothing would ever wake them
-	s.Write(ctx, make([]int16, queueSamples))
+	if err := s.Write(ctx, make([]int16, queueSamples)); err != nil {
+		t.Fatal(err)
+	}
 	errs := make(chan error, 3)
 	go func() { _, err := s.ReadFrame(ctx, make([]int16, FrameSamples)); errs <- err }()
 	go func() { errs <- s.Write(ctx, make([]int16, 10)) }()
 	go func() { errs <- s.WaitPlayed(ctx) }()
-	s.Close()
+	_ = s.Close()
 	for range 3 {
 		if err := <-errs; !errors.Is(err, ErrClosed) {
 			t.Errorf("err = %v, want ErrClosed", err)
@@ -242,7 +244,9 @@ func TestSessionUpdate(t *testing.T) {
 	}
 	// New remote: unlatch and send there until the peer is heard from.
 	c := udpConn(t)
-	s.Update(Update{Remote: addrOf(c), Codec: PCMA, DTMFPayloadType: -1})
+	if err := s.Update(Update{Remote: addrOf(c), Codec: PCMA, DTMFPayloadType: -1}); err != nil {
+		t.Fatal(err)
+	}
 	if dest() != addrOf(c) {
 		t.Fatalf("sending to %v after a new remote", dest())
 	}

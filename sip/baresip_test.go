@@ -145,11 +145,11 @@ module_app	menu.so
 		grew: make(chan struct{}), eof: make(chan struct{}), exited: make(chan struct{}),
 	}
 	if err := cmd.Start(); err != nil {
-		r.Close()
-		w.Close()
+		_ = r.Close()
+		_ = w.Close()
 		t.Fatal(err)
 	}
-	w.Close() // the child holds the write end now; EOF when it exits
+	_ = w.Close() // the child holds the write end now; EOF when it exits
 	go p.read(r)
 	go func() {
 		p.err = cmd.Wait()
@@ -164,7 +164,7 @@ module_app	menu.so
 			<-p.exited
 		}
 		<-p.eof
-		r.Close()
+		_ = r.Close()
 		if t.Failed() {
 			t.Logf("baresip output:\n%s", p.output())
 		}

@@ -120,9 +120,6 @@ func waitIdle(t *testing.T, srv *sip.Server) {
 	}
 }
 
-// freePort returns a loopback port the OS considers free for network.
-func freePort(t *testing.T, network string) int { return freePortOn(t, network, "127.0.0.1") }
-
 // freePortOn returns a port on host the OS considers free for network.
 func freePortOn(t *testing.T, network, host string) int {
 	t.Helper()

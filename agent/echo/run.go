@@ -2,6 +2,7 @@ package echo
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/sipagent/sipagent/agent"
@@ -60,7 +61,11 @@ func Run(ctx context.Context, call agent.Call, delay time.Duration, stop Stop) e
 		case <-stop.After:
 		}
 		cancel()
-		_ = <-loopDone // cancelled just now: its error says only that
+		// The loop was cancelled just now; any other error (the call
+		// ended meanwhile) is the caller's to see.
+		if err := <-loopDone; err != nil && !errors.Is(err, context.Canceled) {
+			return err
+		}
 		call.ClearAudio()
 		return nil
 	}

@@ -2,6 +2,7 @@ package flow
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 
@@ -56,7 +57,11 @@ func (s *session) playInterruptible(ctx context.Context, pcm []int16) (key rune,
 		// Stop queueing before clearing, so no piece lands after
 		// the clear.
 		cancel()
-		_ = <-played // cancelled just now: its error says only that
+		// Playback was cancelled just now; any other error (the call
+		// ended meanwhile) is the caller's to see.
+		if err := <-played; err != nil && !errors.Is(err, context.Canceled) {
+			return 0, false, err
+		}
 		s.call.ClearAudio()
 		if !ok {
 			return 0, false, agent.ErrHangup
