@@ -55,7 +55,7 @@ func routeTo(dst netip.Addr) netip.Addr {
 	if err != nil {
 		return netip.IPv4Unspecified()
 	}
-	defer c.Close()
+	defer func() { _ = c.Close() }() // connected only to ask the route; nothing was sent
 	return c.LocalAddr().(*net.UDPAddr).AddrPort().Addr().Unmap()
 }
 

@@ -129,7 +129,7 @@ func freePortOn(t *testing.T, network, host string) int {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer c.Close()
+		defer func() { _ = c.Close() }()
 		return c.LocalAddr().(*net.UDPAddr).Port
 	default:
 		l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
