@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/emiago/sipgo/sip"
 )
 
 // sipgo drops a datagram it cannot parse (transport_udp.go
@@ -84,7 +86,7 @@ func (s *Server) answerUnparsed(data string) {
 func badRequest(data string) []byte {
 	head, _, _ := strings.Cut(data, "\r\n\r\n")
 	lines := strings.Split(head, "\r\n")
-	if len(lines) < 2 || strings.HasPrefix(lines[0], "SIP/") || strings.HasPrefix(lines[0], "ACK ") {
+	if len(lines) < 2 || !looksLikeRequestLine(lines[0]) || strings.HasPrefix(lines[0], "ACK ") {
 		return nil
 	}
 	var via []string
@@ -98,6 +100,12 @@ func badRequest(data string) []byte {
 		var dst *string
 		switch strings.ToLower(strings.TrimSpace(name)) {
 		case "via", "v":
+			// A client matches a response by its top Via's branch
+			// (RFC 3261 s.17.1.3); one that is not even SIP/2.0/...
+			// can be matched by nothing, so nothing is sent.
+			if !strings.HasPrefix(strings.ToUpper(value), "SIP/2.0/") {
+				return nil
+			}
 			via = append(via, value)
 		case "from", "f":
 			dst = &from
@@ -130,7 +138,22 @@ func badRequest(data string) []byte {
 	}
 	b.WriteString("From: " + from + "\r\nTo: " + to + "\r\nCall-ID: " + callID + "\r\nCSeq: " + cseq + "\r\n")
 	b.WriteString("Content-Length: 0\r\n\r\n")
-	return []byte(b.String())
+	res := []byte(b.String())
+	// What the request's own lines gave may still not make a response a
+	// client can parse (a Via with no transport, say); send nothing then.
+	// This runs only for messages that already failed to parse.
+	if _, err := sip.NewParser().ParseSIP(res); err != nil {
+		return nil
+	}
+	return res
+}
+
+// looksLikeRequestLine reports whether l has the shape of a Request-Line,
+// "Method SP Request-URI SP SIP-Version" (RFC 3261 s.7.1), even with a
+// bad version, and is not a Status-Line.
+func looksLikeRequestLine(l string) bool {
+	parts := strings.Split(l, " ")
+	return len(parts) == 3 && parts[0] != "" && parts[1] != "" && parts[2] != "" && !strings.HasPrefix(l, "SIP/")
 }
 
 func isControl(r rune) bool { return (r < 0x20 && r != '\t') || r == 0x7f }

@@ -91,3 +91,33 @@ func BenchmarkRecordingConn(b *testing.B) {
 		}
 	})
 }
+
+// FuzzBadRequest: whatever arrives, badRequest never panics, and what it
+// sends back is a well-formed 400 that echoes nothing that could smuggle
+// another header or message (no bare CR or LF inside a line).
+func FuzzBadRequest(f *testing.F) {
+	f.Add(testInvite)
+	f.Add(strings.Replace(testInvite, "SIP/2.0\r\n", "SIP/2.0 \r\n", 1))
+	f.Add("OPTIONS sip:x SIP/2.0\r\nVia: SIP/2.0/UDP a;branch=z9hG4bK1\r\nFrom: <sip:a>;tag=1\r\nTo: <sip:b>\r\nCall-ID: c\r\nCSeq: 1 OPTIONS\r\n\r\n")
+	f.Add("garbage\r\n\r\n")
+	f.Fuzz(func(t *testing.T, data string) {
+		res := badRequest(data)
+		if res == nil {
+			return
+		}
+		msg, err := sip.NewParser().ParseSIP(res)
+		if err != nil {
+			t.Fatalf("badRequest built an unparseable response: %v\n%q", err, res)
+		}
+		r, ok := msg.(*sip.Response)
+		if !ok || r.StatusCode != 400 {
+			t.Fatalf("badRequest built %T %q", msg, res)
+		}
+		head, _, _ := strings.Cut(string(res), "\r\n\r\n")
+		for _, line := range strings.Split(head, "\r\n") {
+			if strings.ContainsAny(line, "\r\n") {
+				t.Fatalf("line with a bare CR or LF: %q", line)
+			}
+		}
+	})
+}
