@@ -36,7 +36,9 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	if err := s.admit(); err != nil {
 		if errors.Is(err, errCallLimit) {
-			s.log.Warn("call limit reached", "call_id", callID(req), "max_calls", s.cfg.MaxCalls)
+			if n, ok := s.limitLog.tick(time.Now()); ok {
+				s.log.Warn("call limit reached; refusing calls with 503", "max_calls", s.cfg.MaxCalls, "refused", n)
+			}
 		}
 		respondErr(s.log, req, tx, err)
 		return

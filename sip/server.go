@@ -51,6 +51,7 @@ type Server struct {
 	externalIP netip.Addr
 
 	calls    *registry
+	limitLog logEvery       // "call limit reached", at most every limitLogEvery
 	sipgoLog *sipgoLogState // counts what sipgo dropped; silenced by Close
 	callWG   sync.WaitGroup // one per call goroutine and per INVITE in setup
 	serveWG  sync.WaitGroup // one per listener
