@@ -52,10 +52,16 @@ type rawUAC struct {
 	conn   *net.UDPConn
 	target string
 	callID string
+	// contact is the Contact host:port; empty means the sending socket.
+	contact string
 }
 
 func (u *rawUAC) head(method string, cseq int, toTag string) string {
 	local := u.conn.LocalAddr().String()
+	contact := u.contact
+	if contact == "" {
+		contact = local
+	}
 	return fmt.Sprintf("%s sip:rec@%s SIP/2.0\r\n"+
 		"Via: SIP/2.0/UDP %s;branch=z9hG4bK-%s-%s-%d;rport\r\n"+
 		"From: <sip:caller@%s>;tag=caller1\r\n"+
@@ -63,7 +69,7 @@ func (u *rawUAC) head(method string, cseq int, toTag string) string {
 		"Call-ID: %s\r\n"+
 		"CSeq: %d %s\r\n"+
 		"Contact: <sip:caller@%s>\r\nMax-Forwards: 70\r\n",
-		method, u.target, local, u.callID, method, cseq, local, u.target, toTag, u.callID, cseq, method, local)
+		method, u.target, local, u.callID, method, cseq, local, u.target, toTag, u.callID, cseq, method, contact)
 }
 
 func (u *rawUAC) send(msg string) {
@@ -106,4 +112,54 @@ func (u *rawUAC) poll(d time.Duration) (string, bool) {
 		return "", false
 	}
 	return string(buf[:n]), true
+}
+
+// A caller whose Contact is not the socket it sends from (same host,
+// another port, as a phone with separate send and listen sockets): our
+// BYE goes to the Contact (RFC 3261 s.12.2.1.1) and leaves from the port
+// the call came in on, not from a new socket of its own.
+func TestByeComesFromListenerToContact(t *testing.T) {
+	hangup := agent.AgentFunc(func(ctx context.Context, call agent.Call) error { return nil })
+	srv := startServer(t, map[string]agent.Agent{"rec": hangup})
+	send, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(srv.Addr("udp")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = send.Close() }()
+	listen, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = listen.Close() }()
+
+	uac := &rawUAC{t: t, conn: send, target: srv.Addr("udp").String(), callID: "bye-to-contact",
+		contact: listen.LocalAddr().String()}
+	ok := uac.invite()
+	tag := regexp.MustCompile(`(?m)^To: .*(;tag=[^;\r\n]+)`).FindStringSubmatch(ok)
+	if tag == nil {
+		t.Fatalf("200 without To tag:\n%s", ok)
+	}
+	uac.send(uac.head("ACK", 1, tag[1]) + "Content-Length: 0\r\n\r\n")
+
+	buf := make([]byte, 8192)
+	_ = listen.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for {
+		n, from, err := listen.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			t.Fatalf("no BYE at the Contact address: %v", err)
+		}
+		msg := string(buf[:n])
+		if !strings.HasPrefix(msg, "BYE ") {
+			continue
+		}
+		if from != srv.Addr("udp") {
+			t.Errorf("BYE came from %v, want sipagent's listener %v", from, srv.Addr("udp"))
+		}
+		res := strings.Replace(strings.SplitN(msg, "\r\n\r\n", 2)[0], strings.SplitN(msg, "\r\n", 2)[0], "SIP/2.0 200 OK", 1)
+		if _, err := listen.WriteToUDPAddrPort([]byte(res+"\r\nContent-Length: 0\r\n\r\n"), from); err != nil {
+			t.Fatal(err)
+		}
+		break
+	}
+	waitIdle(t, srv)
 }

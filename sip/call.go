@@ -166,7 +166,8 @@ func (c *Call) teardown(sendBye bool, reason string) {
 }
 
 // bye sends our BYE with a Via naming the address the caller reached us
-// on, rather than a wildcard listener address (RFC 3261 s.18.1.1).
+// on, rather than a wildcard listener address (RFC 3261 s.18.1.1), from
+// the socket the call came in on.
 func (c *Call) bye(ctx context.Context) error {
 	inv := c.dlg.InviteRequest
 	bye := sip.NewRequest(sip.BYE, inv.Contact().Address)
@@ -182,6 +183,15 @@ func (c *Call) bye(ctx context.Context) error {
 	via.Params.Add("branch", sip.GenerateBranch())
 	via.Params.Add("rport", "")
 	bye.AppendHeader(via)
+	if c.ep.transport == "udp" {
+		// Send from the listener the call came in on. Left to itself,
+		// sipgo opens a new socket for an address it has not heard from
+		// (a Contact on another port than the caller's source), sends
+		// from an ephemeral port the caller does not know, and orphans
+		// that socket and its reader once the listener hears from the
+		// address.
+		bye.Laddr = sip.Addr{IP: c.ep.bind.AsSlice(), Port: c.ep.port}
+	}
 	return c.dlg.WriteBye(ctx, bye)
 }
 
