@@ -40,6 +40,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	check := fs.Bool("check", false, "check the configuration and exit")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	printDefault := fs.Bool("print-default-config", false, "print the embedded default configuration and exit")
+	pprofAddr := fs.String("pprof", "", "serve Go profiles (/debug/pprof/) on this loopback `address`, e.g. 127.0.0.1:6060")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), `sipagent answers SIP calls and hands them to voice agents.
 
@@ -99,6 +100,12 @@ failure, 2 on bad flags or configuration.
 		return exitOK
 	}
 
+	if *pprofAddr != "" {
+		if _, err := servePprof(*pprofAddr, log); err != nil {
+			fmt.Fprintln(stderr, err)
+			return exitConfig
+		}
+	}
 	if err := app.Start(); err != nil {
 		log.Error("start failed", "error", err)
 		return exitFailed

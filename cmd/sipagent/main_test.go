@@ -5,10 +5,13 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -120,7 +123,7 @@ log: {format: json}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, binPath, "--config", path)
+	cmd := exec.CommandContext(ctx, binPath, "--config", path, "--pprof", "127.0.0.1:0")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -129,6 +132,7 @@ log: {format: json}
 		t.Fatal(err)
 	}
 	started := make(chan struct{})
+	pprofAddr := make(chan string, 1)
 	logs := make(chan string, 100)
 	go func() {
 		sc := bufio.NewScanner(stderr)
@@ -136,6 +140,9 @@ log: {format: json}
 			line := sc.Text()
 			if strings.Contains(line, "sipagent started") {
 				close(started)
+			}
+			if m := regexp.MustCompile(`"msg":"pprof listening","addr":"([^"]+)"`).FindStringSubmatch(line); m != nil {
+				pprofAddr <- m[1]
 			}
 			select {
 			case logs <- line:
@@ -148,6 +155,17 @@ log: {format: json}
 	case <-started:
 	case <-ctx.Done():
 		t.Fatal("sipagent did not start")
+	}
+
+	// The profiling endpoint serves on loopback.
+	resp, err := http.Get("http://" + <-pprofAddr + "/debug/pprof/goroutine?debug=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "goroutine profile") {
+		t.Errorf("pprof: %d %.200s", resp.StatusCode, body)
 	}
 
 	res := options(t, fmt.Sprintf("127.0.0.1:%d", port))
@@ -204,4 +222,13 @@ func freeUDPPort(t *testing.T) int {
 	}
 	defer func() { _ = c.Close() }()
 	return c.LocalAddr().(*net.UDPAddr).Port
+}
+
+// --pprof refuses anything but a loopback address: profiles are for the
+// operator, not for whoever can reach the SIP port.
+func TestPprofLoopbackOnly(t *testing.T) {
+	_, errOut, code := runBin(t, "--pprof", "0.0.0.0:6060")
+	if code != 2 || !strings.Contains(errOut, "loopback") {
+		t.Errorf("--pprof 0.0.0.0: exit %d, %q", code, errOut)
+	}
 }
