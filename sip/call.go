@@ -34,21 +34,29 @@ type Call struct {
 	hangupCh chan string // buffered(1): why sipagent should end the call
 
 	mu             sync.Mutex
-	local          sdp.Local // our o= line identity; Version grows with changes
-	localSDP       []byte    // the SDP we last sent
-	neg            sdp.Media // the media in force
-	awaitingAnswer bool      // our 200 carried an offer; the ACK must answer
-	badAnswer      bool      // the ACK's answer was missing or unusable
-	byeReceived    bool      // the caller's BYE came, perhaps ahead of its ACK
-	reinviteAck    chan struct{}
+	local          sdp.Local     // our o= line identity; Version grows with changes
+	localSDP       []byte        // the SDP we last sent
+	neg            sdp.Media     // the media in force
+	awaitingAnswer bool          // our 2xx carried an offer; the ACK must answer
+	pendingCSeq    uint32        // CSeq of the INVITE whose 2xx awaits its ACK
+	badAnswer      bool          // the ACK's answer was missing or unusable
+	byeReceived    bool          // the caller's BYE came, perhaps ahead of its ACK
+	reinviteAck    chan struct{} // closed when a re-INVITE's ACK arrives; nil if none is pending
+
+	done chan struct{} // closed by teardown
 
 	teardownOnce sync.Once
 }
 
 var _ agent.Call = (*Call)(nil)
 
-// Info returns the call's facts.
-func (c *Call) Info() agent.Info { return c.info }
+// Info returns the call's facts. Codec follows renegotiation; the rest
+// is fixed when the call is answered.
+func (c *Call) Info() agent.Info {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.info
+}
 
 // ReadAudio returns the next 20 ms of the caller's audio.
 func (c *Call) ReadAudio(ctx context.Context, frame []int16) (int, error) {
@@ -148,6 +156,7 @@ func (c *Call) run() {
 // media session, the RTP port and the registry entry.
 func (c *Call) teardown(sendBye bool, reason string) {
 	c.teardownOnce.Do(func() {
+		defer close(c.done)
 		if sendBye && c.dlg.LoadState() != sip.DialogStateEnded {
 			ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
 			if err := c.bye(ctx); err != nil {
@@ -217,7 +226,12 @@ func (c *Call) ack(req *sip.Request, tx sip.ServerTransaction) {
 		c.mu.Unlock()
 		return
 	}
-	if c.awaitingAnswer {
+	// Only the ACK for the INVITE whose 2xx is outstanding settles it: a
+	// late or duplicate ACK for an earlier one must not use up the answer
+	// or the wait of a later re-INVITE (sipgo may hand them over in any
+	// order).
+	matches := req.CSeq() != nil && req.CSeq().SeqNo == c.pendingCSeq
+	if matches && c.awaitingAnswer {
 		c.awaitingAnswer = false
 		if m, err := sdp.ParseAnswer(req.Body(), c.offeredCodecs()); err != nil {
 			c.badAnswer = true
@@ -231,7 +245,7 @@ func (c *Call) ack(req *sip.Request, tx sip.ServerTransaction) {
 			}
 		}
 	}
-	if c.reinviteAck != nil {
+	if matches && c.reinviteAck != nil {
 		close(c.reinviteAck)
 		c.reinviteAck = nil
 	}

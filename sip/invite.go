@@ -3,7 +3,6 @@ package sip
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -141,7 +140,9 @@ func (s *Server) setupCall(req *sip.Request, tx sip.ServerTransaction) (*Call, e
 		localSDP:       localSDP,
 		neg:            neg,
 		awaitingAnswer: awaitingAnswer,
+		pendingCSeq:    req.CSeq().SeqNo,
 		hangupCh:       make(chan string, 1),
+		done:           make(chan struct{}),
 		start:          time.Now(),
 	}
 	s.calls.add(dlg.ID, c)
@@ -151,6 +152,16 @@ func (s *Server) setupCall(req *sip.Request, tx sip.ServerTransaction) (*Call, e
 
 	if s.cfg.RingTime > 0 {
 		if err := c.ring(s.cfg.RingTime); err != nil {
+			var hu *hungUpError
+			if errors.As(err, &hu) {
+				// The server is ending the call before answering it:
+				// the INVITE still needs its final response (RFC 3261
+				// s.13.3.1), with the To tag the 180 carried.
+				log.Info("call refused while ringing", "reason", hu.reason)
+				_ = c.dlg.Respond(503, "Service Unavailable", nil, sip.NewHeader("Retry-After", "30"))
+				c.teardown(false, hu.reason)
+				return nil, err
+			}
 			log.Info("call cancelled by caller while ringing")
 			c.teardown(false, "cancelled")
 			return nil, err
@@ -295,6 +306,11 @@ func (c *Call) ring(d time.Duration) error {
 	case <-c.dlg.Context().Done():
 		return context.Cause(c.dlg.Context())
 	case reason := <-c.hangupCh:
-		return fmt.Errorf("ending while ringing: %s", reason)
+		return &hungUpError{reason: reason}
 	}
 }
+
+// hungUpError says the server ended a call before answering it.
+type hungUpError struct{ reason string }
+
+func (e *hungUpError) Error() string { return "ended while ringing: " + e.reason }

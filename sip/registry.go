@@ -12,6 +12,10 @@ type registry struct {
 	mu    sync.Mutex
 	byID  map[string]*Call
 	slots int
+	// closing, once set by hangupAll, is the reason every call added
+	// later is asked to end for: a call still in setup when the server
+	// closes must not escape the hang-up.
+	closing string
 }
 
 func newRegistry() *registry { return &registry{byID: make(map[string]*Call)} }
@@ -42,7 +46,11 @@ func (r *registry) count() int {
 func (r *registry) add(id string, c *Call) {
 	r.mu.Lock()
 	r.byID[id] = c
+	closing := r.closing
 	r.mu.Unlock()
+	if closing != "" {
+		c.hangup(closing)
+	}
 }
 
 func (r *registry) remove(id string) {
@@ -65,6 +73,7 @@ func (r *registry) match(req *sip.Request) *Call {
 // hangupAll asks every call to end and returns how many were asked.
 func (r *registry) hangupAll(reason string) int {
 	r.mu.Lock()
+	r.closing = reason
 	calls := make([]*Call, 0, len(r.byID))
 	for _, c := range r.byID {
 		calls = append(calls, c)

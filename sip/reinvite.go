@@ -22,22 +22,45 @@ func (s *Server) onReInvite(req *sip.Request, tx sip.ServerTransaction) {
 }
 
 func (c *Call) reInvite(req *sip.Request, tx sip.ServerTransaction) {
-	// s.14.2: a re-INVITE while another is pending gets 491; one whose
-	// CSeq is lower than one already seen gets 500 with Retry-After.
+	// s.14.2: a re-INVITE while another is pending gets 491. Until the
+	// first INVITE's 2xx is ACKed that INVITE is still in progress, so a
+	// re-INVITE then gets 500 with Retry-After, as does one whose CSeq is
+	// lower than one already seen.
+	retry := func() {
+		respond(c.log, tx, newResponse(req, 500, "Server Internal Error", nil, sip.NewHeader("Retry-After", "1")))
+	}
+	if c.dlg.LoadState() != sip.DialogStateConfirmed {
+		retry()
+		return
+	}
+	// Claim the one re-INVITE slot in the same critical section as the
+	// check, so that two overlapping re-INVITEs cannot both pass it.
+	ackCh := make(chan struct{})
 	c.mu.Lock()
 	if c.reinviteAck != nil || c.awaitingAnswer {
 		c.mu.Unlock()
 		respond(c.log, tx, newResponse(req, 491, "Request Pending", nil))
 		return
 	}
+	c.reinviteAck = ackCh
 	c.mu.Unlock()
+	release := func() {
+		c.mu.Lock()
+		if c.reinviteAck == ackCh {
+			c.reinviteAck, c.awaitingAnswer = nil, false
+		}
+		c.mu.Unlock()
+	}
+
 	if err := c.dlg.ReadRequest(req, tx); err != nil {
-		respond(c.log, tx, newResponse(req, 500, "Server Internal Error", nil, sip.NewHeader("Retry-After", "1")))
+		release()
+		retry()
 		return
 	}
 	body := req.Body()
 	if len(body) > 0 {
 		if ct := req.ContentType(); ct == nil || !isSDP(ct.Value()) {
+			release()
 			respond(c.log, tx, newResponse(req, 415, "Unsupported Media Type", nil, sip.NewHeader("Accept", "application/sdp")))
 			return
 		}
@@ -61,6 +84,7 @@ func (c *Call) reInvite(req *sip.Request, tx sip.ServerTransaction) {
 		})
 		if err != nil {
 			c.mu.Unlock()
+			release()
 			se := sdpStatus(err)
 			c.log.Info("re-INVITE refused", "status", se.Code, "error", err)
 			respond(c.log, tx, newResponse(req, se.Code, se.Reason, nil, se.Headers...))
@@ -68,9 +92,8 @@ func (c *Call) reInvite(req *sip.Request, tx sip.ServerTransaction) {
 		}
 		neg = m
 	}
-	ackCh := make(chan struct{})
-	c.reinviteAck = ackCh
 	c.awaitingAnswer = offerInAck
+	c.pendingCSeq = req.CSeq().SeqNo
 	c.mu.Unlock()
 
 	res := sip.NewSDPResponseFromRequest(req, answer)
@@ -78,14 +101,13 @@ func (c *Call) reInvite(req *sip.Request, tx sip.ServerTransaction) {
 	res.AppendHeader(&ct)
 	if err := tx.Respond(res); err != nil {
 		c.log.Info("re-INVITE answer not sent", "error", err)
-		c.mu.Lock()
-		c.reinviteAck, c.awaitingAnswer = nil, false
-		c.mu.Unlock()
+		release()
 		return
 	}
 	if !offerInAck {
 		c.mu.Lock()
 		c.neg = neg
+		c.info.Codec = neg.Codec.Name
 		c.mu.Unlock()
 		if err := c.sess.Update(mediaUpdate(neg)); err != nil {
 			c.log.Warn("media update refused", "error", err)
@@ -96,10 +118,9 @@ func (c *Call) reInvite(req *sip.Request, tx sip.ServerTransaction) {
 }
 
 // retransmitUntilAck resends a 2xx to a re-INVITE over UDP until the ACK
-// arrives: T1 doubling up to T2, for at most 64*T1 (RFC 3261 s.13.3.1.4,
-// RFC 6026). Reliable transports need no retransmission.
+// arrives: T1 doubling up to T2, for at most 64*T1, on any transport
+// (RFC 3261 s.13.3.1.4, RFC 6026). It stops when the call ends.
 func (c *Call) retransmitUntilAck(tx sip.ServerTransaction, res *sip.Response, ackCh chan struct{}) {
-	reliable := c.ep.transport != "udp"
 	interval := sip.T1
 	giveUp := time.NewTimer(64 * sip.T1)
 	defer giveUp.Stop()
@@ -111,6 +132,8 @@ func (c *Call) retransmitUntilAck(tx sip.ServerTransaction, res *sip.Response, a
 			return
 		case <-c.dlg.Context().Done():
 			return
+		case <-c.done:
+			return
 		case <-giveUp.C:
 			c.log.Warn("no ACK for re-INVITE answer; ending call")
 			c.mu.Lock()
@@ -121,9 +144,8 @@ func (c *Call) retransmitUntilAck(tx sip.ServerTransaction, res *sip.Response, a
 			c.hangup("no ack")
 			return
 		case <-tick.C:
-			if !reliable {
-				_ = tx.Respond(res)
-			}
+			// Even over TCP: a UDP hop beyond a proxy may lose it.
+			_ = tx.Respond(res)
 			interval = min(2*interval, sip.T2)
 			tick.Reset(interval)
 		}
