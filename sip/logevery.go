@@ -9,9 +9,12 @@ import (
 // flooding a full server must not flood the log as well.
 const limitLogEvery = 10 * time.Second
 
-// logEvery lets an event be logged at most once per limitLogEvery, and
-// counts the occurrences the line stands for.
+// logEvery lets a recurring event be logged at most once per every, and
+// counts the occurrences each line stands for. The zero value logs every
+// occurrence.
 type logEvery struct {
+	every time.Duration
+
 	mu    sync.Mutex
 	last  time.Time
 	count uint64
@@ -23,7 +26,7 @@ func (l *logEvery) tick(now time.Time) (uint64, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.count++
-	if !l.last.IsZero() && now.Sub(l.last) < limitLogEvery {
+	if !l.last.IsZero() && now.Sub(l.last) < l.every {
 		return 0, false
 	}
 	n := l.count

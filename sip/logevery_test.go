@@ -6,7 +6,7 @@ import (
 )
 
 func TestLogEvery(t *testing.T) {
-	var l logEvery
+	l := logEvery{every: limitLogEvery}
 	t0 := time.Unix(1000, 0)
 	steps := []struct {
 		at   time.Duration

@@ -13,12 +13,9 @@ import (
 // address or codec, or a session refresh (RFC 3261 s.14.2, RFC 3264 s.8).
 // A failed re-INVITE leaves the call as it was.
 func (s *Server) onReInvite(req *sip.Request, tx sip.ServerTransaction) {
-	c := s.calls.match(req)
-	if c == nil {
-		respond(s.log, tx, newResponse(req, 481, "Call/Transaction Does Not Exist", nil))
-		return
+	if c := s.inDialog(req, tx); c != nil {
+		c.reInvite(req, tx)
 	}
-	c.reInvite(req, tx)
 }
 
 func (c *Call) reInvite(req *sip.Request, tx sip.ServerTransaction) {

@@ -54,4 +54,9 @@ func respondErr(log *slog.Logger, req *sip.Request, tx sip.ServerTransaction, er
 	respond(log, tx, newResponse(req, se.Code, se.Reason, nil, se.Headers...))
 }
 
+// respondNoDialog answers a request that matches no dialog or transaction.
+func respondNoDialog(log *slog.Logger, req *sip.Request, tx sip.ServerTransaction) {
+	respond(log, tx, newResponse(req, 481, "Call/Transaction Does Not Exist", nil))
+}
+
 func allowHeader() sip.Header { return sip.NewHeader("Allow", allowedMethods) }

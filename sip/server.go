@@ -108,7 +108,7 @@ func NewServer(cfg Config) (*Server, error) {
 	// content, and its transport and transaction layers log to
 	// slog.Default unless told otherwise. All its layers get a logger
 	// that demotes and counts what a remote peer can trigger at will.
-	logState := &sipgoLogState{}
+	logState := newSipgoLogState()
 	sipgoLog := slog.New(newSipgoHandler(cfg.Logger.Handler(), logState)).With("component", "sipgo")
 	ua, err := sipgo.NewUA(
 		sipgo.WithUserAgent(cfg.UserAgent),
@@ -142,6 +142,8 @@ func NewServer(cfg Config) (*Server, error) {
 		srv:    srv,
 		client: client,
 		calls:  newRegistry(),
+
+		limitLog: logEvery{every: limitLogEvery},
 
 		externalIP: extIP,
 		sipgoLog:   logState,
@@ -318,17 +320,24 @@ func (s *Server) onNoRoute(req *sip.Request, tx sip.ServerTransaction) {
 // onCancel sees only CANCELs that matched no INVITE transaction (sipgo
 // answers matched ones itself with 200 and the INVITE with 487).
 func (s *Server) onCancel(req *sip.Request, tx sip.ServerTransaction) {
-	respond(s.log, tx, newResponse(req, 481, "Call/Transaction Does Not Exist", nil))
+	respondNoDialog(s.log, req, tx)
 }
 
 // onBye ends a call at the caller's request.
 func (s *Server) onBye(req *sip.Request, tx sip.ServerTransaction) {
+	if c := s.inDialog(req, tx); c != nil {
+		c.remoteBye(req, tx)
+	}
+}
+
+// inDialog returns the call an in-dialog request belongs to, or answers
+// 481 and returns nil (RFC 3261 s.12.2.2).
+func (s *Server) inDialog(req *sip.Request, tx sip.ServerTransaction) *Call {
 	c := s.calls.match(req)
 	if c == nil {
-		respond(s.log, tx, newResponse(req, 481, "Call/Transaction Does Not Exist", nil))
-		return
+		respondNoDialog(s.log, req, tx)
 	}
-	c.remoteBye(req, tx)
+	return c
 }
 
 // onAck confirms a dialog; for an INVITE that came without SDP it carries

@@ -43,24 +43,18 @@ type sipgoLogState struct {
 	closeMu sync.RWMutex
 	closed  bool
 
-	mu         sync.Mutex
-	lastReport time.Time
-	unreported uint64
+	summary logEvery // the Warn summary of dropped messages
+}
+
+func newSipgoLogState() *sipgoLogState {
+	return &sipgoLogState{summary: logEvery{every: droppedReportEvery}}
 }
 
 // addDropped counts one dropped message and says whether a summary is
 // due, with the count since the last one.
 func (st *sipgoLogState) addDropped(now time.Time) (uint64, bool) {
 	st.dropped.Add(1)
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	st.unreported++
-	if !st.lastReport.IsZero() && now.Sub(st.lastReport) < droppedReportEvery {
-		return 0, false
-	}
-	n := st.unreported
-	st.lastReport, st.unreported = now, 0
-	return n, true
+	return st.summary.tick(now)
 }
 
 // close stops all further sipgo records once those being written are.
