@@ -92,10 +92,32 @@ type Info struct {
 	Source     netip.AddrPort // where the INVITE came from
 	Transport  string         // udp, tcp, ...
 	Codec      string         // negotiated codec name, e.g. PCMU
+	// Caller says how sipagent let the call in.
+	Caller Caller
+	// Account is the name of the registration account the call was
+	// placed to, when it came for one (the registrar routed it to our
+	// Contact, or To is the account's AOR).
+	Account string
 	// Headers holds every SIP header of the initial INVITE, including
 	// X- headers, in the order received. Names keep the case received.
 	Headers []Header
 }
+
+// Caller is how a call was admitted: Kind is CallerPeer (listed by
+// source address), CallerAccount (the registrar or proxy of a
+// registration account) or CallerUser (digest credentials); Name is the
+// peer, account or user name.
+type Caller struct {
+	Kind string
+	Name string
+}
+
+// Caller kinds.
+const (
+	CallerPeer    = "peer"
+	CallerAccount = "account"
+	CallerUser    = "user"
+)
 
 // Header is one SIP header field.
 type Header struct {

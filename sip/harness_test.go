@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -34,6 +35,9 @@ const rtpLo, rtpHi = 22000, 23999
 
 type serverOpt func(*sip.Config)
 
+var loopbackPeer = sip.Peer{Name: "loopback", Nets: []netip.Prefix{
+	netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}}
+
 func withRingTime(d time.Duration) serverOpt { return func(c *sip.Config) { c.RingTime = d } }
 func withMaxCalls(n int) serverOpt           { return func(c *sip.Config) { c.MaxCalls = n } }
 func withRTPTimeout(d time.Duration) serverOpt {
@@ -57,6 +61,9 @@ func startServer(t *testing.T, agents map[string]agent.Agent, opts ...serverOpt)
 		Ports:     ports,
 		Router:    routes,
 		Logger:    testLogger(t),
+		// The call-path tests are about calls, not admission: loopback
+		// is a trusted peer unless a test says otherwise.
+		Peers: []sip.Peer{loopbackPeer},
 	}
 	for _, o := range opts {
 		o(&cfg)
@@ -174,6 +181,7 @@ type sippRun struct {
 	Dir       string // working directory (for rtp_stream files); default a temp dir
 	Calls     int    // default 1
 	Local     string // local address for signalling and media; default 127.0.0.1
+	Target    string // host:port to send to; default srv's listener
 	Extra     []string
 }
 
@@ -225,7 +233,10 @@ func sippCmd(ctx context.Context, t *testing.T, srv *sip.Server, r sippRun) *exe
 		args = append(args, "-t", "t1")
 	}
 	args = append(args, r.Extra...)
-	args = append(args, srv.Addr(r.Transport).String())
+	if r.Target == "" {
+		r.Target = srv.Addr(r.Transport).String()
+	}
+	args = append(args, r.Target)
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Dir = r.Dir
 	return cmd

@@ -33,6 +33,10 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 			return
 		}
 	}
+	caller, ok := s.admitCaller(req, tx, s.log.With("call_id", callID(req)))
+	if !ok {
+		return
+	}
 	if err := s.admit(); err != nil {
 		if errors.Is(err, errCallLimit) {
 			if n, ok := s.limitLog.tick(time.Now()); ok {
@@ -42,7 +46,7 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		respondErr(s.log, req, tx, err)
 		return
 	}
-	c, err := s.setupCall(req, tx)
+	c, err := s.setupCall(req, tx, caller)
 	if err != nil {
 		s.calls.release()
 		s.callWG.Done()
@@ -53,12 +57,14 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 
 // setupCall answers an INVITE and returns the confirmed call, or an error
 // once the INVITE has been answered with a failure (or cancelled).
-func (s *Server) setupCall(req *sip.Request, tx sip.ServerTransaction) (*Call, error) {
+func (s *Server) setupCall(req *sip.Request, tx sip.ServerTransaction, caller agent.Caller) (*Call, error) {
 	log := s.log.With("call_id", callID(req))
 	respond(log, tx, newResponse(req, 100, "Trying", nil))
 
 	info := callInfo(req)
-	ag, err := s.cfg.Router.Route(info)
+	info.Caller = caller
+	ag, account, err := s.route(info, req)
+	info.Account = account
 	if err != nil {
 		var se *StatusError
 		if !errors.As(err, &se) {
@@ -194,6 +200,16 @@ func (s *Server) setupCall(req *sip.Request, tx sip.ServerTransaction) (*Call, e
 	}
 	log.Info("call answered")
 	return c, nil
+}
+
+// route picks the agent: a call for a registration account goes to that
+// account's agent; any other call to the Router's choice.
+func (s *Server) route(info agent.Info, req *sip.Request) (ag agent.Agent, account string, err error) {
+	if r := s.accounts.match(req.Recipient, req.To()); r != nil {
+		return r.acct.Agent, r.acct.Name, nil
+	}
+	ag, err = s.cfg.Router.Route(info)
+	return ag, "", err
 }
 
 // reject answers the INVITE with the failure err calls for and logs it.

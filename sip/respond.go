@@ -8,8 +8,8 @@ import (
 	"github.com/google/uuid"
 )
 
-// allowedMethods is what the Allow header advertises (RFC 3261 s.20.5).
-// UPDATE is left out: sipagent does not implement it (RFC 3311).
+// allowedMethods is what the Allow header advertises (RFC 3261 s.20.5);
+// REGISTER is added when the registrar serves users. UPDATE is left out: sipagent does not implement it (RFC 3311).
 const allowedMethods = "INVITE, ACK, BYE, CANCEL, OPTIONS"
 
 // knownMethods are methods sipagent recognises but does not allow: they
@@ -60,3 +60,5 @@ func respondNoDialog(log *slog.Logger, req *sip.Request, tx sip.ServerTransactio
 }
 
 func allowHeader() sip.Header { return sip.NewHeader("Allow", allowedMethods) }
+
+func (s *Server) allowHeader() sip.Header { return sip.NewHeader("Allow", s.allow) }

@@ -37,6 +37,18 @@ type Config struct {
 	MaxCalls    int           // default 1000
 	Router      Router
 	Logger      *slog.Logger
+
+	// Peers are trunks and PBXs let in by source address; Users
+	// authenticate with digest and may register to the built-in
+	// registrar. Anyone else is refused (AuthConfig says how).
+	Peers     []Peer
+	Users     []User
+	Auth      AuthConfig
+	Registrar RegistrarConfig
+	// Accounts are registrations of sipagent at other registrars; the
+	// calls they route here go to each account's agent.
+	Accounts      []Account
+	RegisterRetry RetryTiming
 }
 
 // Server answers SIP calls and runs them with agents.
@@ -50,11 +62,15 @@ type Server struct {
 	// externalIP is ExternalHost resolved, for SDP c= lines.
 	externalIP netip.Addr
 
-	calls    *registry
-	limitLog logEvery       // "call limit reached", at most every limitLogEvery
-	sipgoLog *sipgoLogState // counts what sipgo dropped; silenced by Close
-	callWG   sync.WaitGroup // one per call goroutine and per INVITE in setup
-	serveWG  sync.WaitGroup // one per listener
+	calls     *registry
+	policy    *policy
+	registrar *registrar // nil without users
+	accounts  accountSet
+	allow     string         // the Allow header value (RFC 3261 s.20.5)
+	limitLog  logEvery       // "call limit reached", at most every limitLogEvery
+	sipgoLog  *sipgoLogState // counts what sipgo dropped; silenced by Close
+	callWG    sync.WaitGroup // one per call goroutine and per INVITE in setup
+	serveWG   sync.WaitGroup // one per listener
 
 	mu        sync.Mutex
 	listeners []boundListener
@@ -95,6 +111,10 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	pol, err := newPolicy(cfg.Auth, cfg.Peers, cfg.Users)
+	if err != nil {
+		return nil, err
 	}
 	var extIP netip.Addr
 	if h := cfg.ExternalHost; h != "" {
@@ -142,13 +162,24 @@ func NewServer(cfg Config) (*Server, error) {
 		srv:    srv,
 		client: client,
 		calls:  newRegistry(),
+		policy: pol,
+		allow:  allowedMethods,
 
 		limitLog: logEvery{every: limitLogEvery},
 
 		externalIP: extIP,
 		sipgoLog:   logState,
 	}
+	if err := s.addAccounts(cfg.Accounts, cfg.RegisterRetry); err != nil {
+		_ = ua.Close()
+		return nil, err
+	}
 	logState.onUnparsed = s.answerUnparsed
+	if len(cfg.Users) > 0 {
+		s.registrar = newRegistrar(cfg.Registrar, time.Now)
+		s.allow += ", REGISTER"
+		srv.OnRegister(s.onRegister)
+	}
 	srv.OnInvite(s.onInvite)
 	srv.OnAck(s.onAck)
 	srv.OnBye(s.onBye)
@@ -167,6 +198,13 @@ func (s *Server) Start() error {
 			return err
 		}
 	}
+	for _, r := range s.accounts.regs {
+		if !s.Addr(r.acct.Transport).IsValid() {
+			_ = s.Close()
+			return fmt.Errorf("sip: account %s registers over %s, but there is no %s listener", r.acct.Name, r.acct.Transport, r.acct.Transport)
+		}
+	}
+	s.accounts.start()
 	return nil
 }
 
@@ -183,6 +221,7 @@ func (s *Server) listen(l Listener) error {
 		s.udpConns = append(s.udpConns, rc)
 		s.mu.Unlock()
 		s.serveWG.Go(func() { _ = s.srv.ServeUDP(rc) })
+		s.waitPooled(pc.LocalAddr().String())
 	case "tcp":
 		ln, err := net.Listen("tcp", l.Addr)
 		if err != nil {
@@ -195,6 +234,21 @@ func (s *Server) listen(l Listener) error {
 	}
 	s.log.Info("listening", "transport", l.Transport, "addr", s.Addr(l.Transport).String())
 	return nil
+}
+
+// waitPooled waits until sipgo has taken a UDP listener into its
+// connection pool, which ServeUDP does in its own goroutine: a request
+// sent from the listener's address before that (a REGISTER at start-up)
+// would make sipgo try to bind the address a second time.
+func (s *Server) waitPooled(addr string) {
+	tp := s.ua.TransportLayer()
+	for range 200 {
+		if _, err := tp.GetConnection("udp", addr); err == nil {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	s.log.Warn("UDP listener not ready after 1s", "addr", addr)
 }
 
 func (s *Server) addListener(transport string, a net.Addr, c interface{ Close() error }) {
@@ -258,6 +312,9 @@ func (s *Server) DroppedMessages() uint64 { return s.sipgoLog.dropped.Load() }
 // until ctx is done, then ends the rest with BYE and closes the server.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.setDraining()
+	// Unregister first, so that registrars stop sending calls here
+	// while the active ones drain.
+	s.accounts.stop()
 	s.log.Info("draining", "active_calls", s.calls.count())
 	done := make(chan struct{})
 	go func() { s.callWG.Wait(); close(done) }()
@@ -277,6 +334,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		s.setDraining()
+		s.accounts.stop() // unregisters while the sockets are open
 		s.calls.hangupAll("shutdown")
 		s.callWG.Wait()
 		s.mu.Lock()
@@ -301,7 +359,7 @@ func (s *Server) onOptions(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	respond(s.log, tx, newResponse(req, 200, "OK", nil,
-		allowHeader(),
+		s.allowHeader(),
 		sip.NewHeader("Accept", "application/sdp"),
 		sip.NewHeader("Supported", ""),
 	))
@@ -311,10 +369,10 @@ func (s *Server) onOptions(req *sip.Request, tx sip.ServerTransaction) {
 // knows of, 501 for the rest, both with Allow (RFC 3261 s.8.2.1).
 func (s *Server) onNoRoute(req *sip.Request, tx sip.ServerTransaction) {
 	if knownMethods[req.Method] {
-		respond(s.log, tx, newResponse(req, 405, "Method Not Allowed", nil, allowHeader()))
+		respond(s.log, tx, newResponse(req, 405, "Method Not Allowed", nil, s.allowHeader()))
 		return
 	}
-	respond(s.log, tx, newResponse(req, 501, "Not Implemented", nil, allowHeader()))
+	respond(s.log, tx, newResponse(req, 501, "Not Implemented", nil, s.allowHeader()))
 }
 
 // onCancel sees only CANCELs that matched no INVITE transaction (sipgo

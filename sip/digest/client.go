@@ -84,6 +84,9 @@ func NewClient(username, password string) *Client {
 	return &Client{username: username, password: password}
 }
 
+// Username returns the user name the client authenticates as.
+func (c *Client) Username() string { return c.username }
+
 // Challenged takes the challenge values of a 401 or 407 response and
 // makes the strongest one current, with its nonce count reset. stale
 // reports stale=true on it: the server accepted the password but not the
