@@ -17,7 +17,7 @@ build:
 run: build
 	./$(BIN) $(ARGS)
 
-## deps: install the real peers the tests run against (sipp, baresip, espeak-ng, sox)
+## deps: install the real peers the tests run against (sipp, baresip, kamailio, sipvicious, espeak-ng, sox)
 deps:
 	@./.ci/deps
 

@@ -15,6 +15,7 @@ import (
 	"github.com/sipagent/sipagent/cmd/sipagent/config"
 	"github.com/sipagent/sipagent/media"
 	"github.com/sipagent/sipagent/sip"
+	"github.com/sipagent/sipagent/sip/digest"
 )
 
 // portQuarantine keeps a freed RTP port out of use long enough for the
@@ -67,11 +68,64 @@ func build(cfg *config.Config, log *slog.Logger) (*sip.Server, error) {
 		MaxCalls:     cfg.Limits.MaxCalls,
 		Router:       routes,
 		Logger:       log,
+		Peers:        peers(cfg),
+		Users:        users(cfg),
+		Auth: sip.AuthConfig{
+			Realm:         cfg.Auth.Realm,
+			DropUnknown:   cfg.Auth.Unknown == "drop",
+			MaxFailures:   cfg.Auth.MaxFailures,
+			FailureWindow: cfg.Auth.FailureWindow.D(),
+			BlockFor:      cfg.Auth.BlockFor.D(),
+			NonceLifetime: cfg.Auth.NonceLifetime.D(),
+		},
+		Registrar: sip.RegistrarConfig{
+			MinExpires: time.Duration(cfg.Registrar.MinExpires) * time.Second,
+			MaxExpires: time.Duration(cfg.Registrar.MaxExpires) * time.Second,
+		},
+		Accounts: accounts(cfg, agents),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("config: sip: %w", err)
 	}
 	return srv, nil
+}
+
+func peers(cfg *config.Config) []sip.Peer {
+	out := make([]sip.Peer, len(cfg.Peers))
+	for i, p := range cfg.Peers {
+		out[i] = sip.Peer{Name: p.Name, Nets: cfg.PeerPrefixes(i)}
+	}
+	return out
+}
+
+func users(cfg *config.Config) []sip.User {
+	out := make([]sip.User, len(cfg.Users))
+	for i, u := range cfg.Users {
+		out[i] = sip.User{Username: u.Username, Secret: digest.Secret{
+			Password: u.Password, HA1MD5: u.HA1, HA1SHA256: u.HA1SHA256,
+		}}
+	}
+	return out
+}
+
+func accounts(cfg *config.Config, agents map[string]agent.Agent) []sip.Account {
+	out := make([]sip.Account, len(cfg.Accounts))
+	for i, a := range cfg.Accounts {
+		registrar, proxy := cfg.AccountURIs(i)
+		out[i] = sip.Account{
+			Name:         a.Name,
+			Registrar:    registrar,
+			Proxy:        proxy,
+			Username:     a.Username,
+			AuthUsername: a.AuthUsername,
+			Password:     a.Password,
+			Transport:    a.Transport,
+			Expires:      time.Duration(a.Expires) * time.Second,
+			KeepAlive:    a.KeepAlive.D(),
+			Agent:        agents[a.Agent],
+		}
+	}
+	return out
 }
 
 func userAgent(s string) string {

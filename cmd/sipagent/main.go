@@ -45,10 +45,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(fs.Output(), `sipagent answers SIP calls and hands them to voice agents.
 
 Usage: sipagent [flags]
+       sipagent [--config FILE] status
+
 
 With no --config, sipagent listens on udp and tcp 127.0.0.1:5060 and answers
 every call with the built-in demo menu. Values in the configuration may use
 ${VAR} or ${VAR:-default} to read the environment.
+
+"sipagent status" asks the sipagent running with the same configuration
+(its http.listen address) for its registrations and calls.
 
 Flags:
 `)
@@ -64,7 +69,8 @@ failure, 2 on bad flags or configuration.
 		}
 		return exitConfig
 	}
-	if fs.NArg() > 0 {
+	statusCmd := fs.NArg() == 1 && fs.Arg(0) == "status"
+	if fs.NArg() > 0 && !statusCmd {
 		fmt.Fprintf(stderr, "sipagent: unexpected argument %q\n", fs.Arg(0))
 		return exitConfig
 	}
@@ -88,6 +94,17 @@ failure, 2 on bad flags or configuration.
 		fmt.Fprintln(stderr, err)
 		return exitConfig
 	}
+	if statusCmd {
+		if cfg.HTTP.Listen == "" {
+			fmt.Fprintln(stderr, "sipagent status: http.listen is not set in the configuration")
+			return exitConfig
+		}
+		if err := printStatus(cfg.HTTP.Listen, stdout); err != nil {
+			fmt.Fprintln(stderr, "sipagent status:", err)
+			return exitFailed
+		}
+		return exitOK
+	}
 	log := newLogger(cfg.Log, stderr)
 	routeSipgoDefaultLog(log)
 	app, err := build(cfg, log)
@@ -109,6 +126,15 @@ failure, 2 on bad flags or configuration.
 	if err := app.Start(); err != nil {
 		log.Error("start failed", "error", err)
 		return exitFailed
+	}
+	if cfg.HTTP.Listen != "" {
+		hs, err := serveStatus(cfg.HTTP.Listen, app, log)
+		if err != nil {
+			log.Error("start failed", "error", err)
+			_ = app.Close()
+			return exitFailed
+		}
+		defer func() { _ = hs.Close() }()
 	}
 	log.Info("sipagent started", "version", version)
 

@@ -80,10 +80,10 @@ func TestDefaultConfigChecks(t *testing.T) {
 
 func TestBadConfigExitsTwoNamingTheKey(t *testing.T) {
 	tests := map[string]struct{ doc, key string }{
-		"unknown key":  {"sip: {listne: []}\nagents: {a: {kind: echo}}\nroutes: [{agent: a}]\n", "sip.listne"},
-		"bad codec":    {"media: {codecs: [OPUS]}\nagents: {a: {kind: echo}}\nroutes: [{agent: a}]\n", "media.codecs[0]"},
-		"missing flow": {"agents: {a: {kind: flow, flow: /nonexistent/x.yaml}}\nroutes: [{agent: a}]\n", "agents.a"},
-		"unset env":    {"sip: {external_host: \"${SIPAGENT_TEST_UNSET}\"}\nagents: {a: {kind: echo}}\nroutes: [{agent: a}]\n", "sip.external_host"},
+		"unknown key":  {"sip: {listne: []}\nagents: {a: {kind: echo}}\nroutes: [{agent: a}]\npeers: [{name: l, addresses: [127.0.0.1]}]\n", "sip.listne"},
+		"bad codec":    {"media: {codecs: [OPUS]}\nagents: {a: {kind: echo}}\nroutes: [{agent: a}]\npeers: [{name: l, addresses: [127.0.0.1]}]\n", "media.codecs[0]"},
+		"missing flow": {"agents: {a: {kind: flow, flow: /nonexistent/x.yaml}}\nroutes: [{agent: a}]\npeers: [{name: l, addresses: [127.0.0.1]}]\n", "agents.a"},
+		"unset env":    {"sip: {external_host: \"${SIPAGENT_TEST_UNSET}\"}\nagents: {a: {kind: echo}}\nroutes: [{agent: a}]\npeers: [{name: l, addresses: [127.0.0.1]}]\n", "sip.external_host"},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -114,6 +114,7 @@ sip: {listen: ["udp://127.0.0.1:%d"]}
 media: {rtp_ports: "24000-24999"}
 agents: {demo: {kind: flow}}
 routes: [{agent: demo}]
+peers: [{name: l, addresses: [127.0.0.1]}]
 shutdown: {drain: 1s}
 log: {format: json}
 `, port)

@@ -26,6 +26,81 @@ type Config struct {
 	Limits   Limits           `yaml:"limits"`
 	Shutdown Shutdown         `yaml:"shutdown"`
 	Log      Log              `yaml:"log"`
+
+	// Who may call in: peers by address, users by digest credentials,
+	// and the registrars of accounts.
+	Peers     []Peer    `yaml:"peers"`
+	Users     []User    `yaml:"users"`
+	Auth      Auth      `yaml:"auth"`
+	Registrar Registrar `yaml:"registrar"`
+	// Accounts are registrations of sipagent at other registrars.
+	Accounts []Account `yaml:"accounts"`
+	// HTTP serves the operator's status endpoint.
+	HTTP HTTP `yaml:"http"`
+}
+
+// Peer is a trunk or PBX let in by its signalling source address.
+type Peer struct {
+	Name      string   `yaml:"name"`
+	Addresses []string `yaml:"addresses"` // CIDR prefixes or single addresses
+}
+
+// User is a softphone or PBX that authenticates with digest credentials
+// and may register to sipagent's registrar. Give a password (inline,
+// ${ENV} or password_file) or an HA1 computed with auth.realm.
+type User struct {
+	Username     string `yaml:"username"`
+	Password     string `yaml:"password"`
+	PasswordFile string `yaml:"password_file"`
+	HA1          string `yaml:"ha1"`        // MD5(username:realm:password), hex
+	HA1SHA256    string `yaml:"ha1_sha256"` // SHA-256 of the same, hex
+}
+
+// Auth tunes digest challenges and refusals.
+type Auth struct {
+	// Realm is the digest realm (default "sipagent").
+	Realm string `yaml:"realm"`
+	// Unknown is what refused requests get: reject (403) or drop
+	// (no answer at all).
+	Unknown string `yaml:"unknown"`
+	// MaxFailures authentication failures from one address within
+	// FailureWindow block it for BlockFor.
+	MaxFailures   int      `yaml:"max_failures"`
+	FailureWindow Duration `yaml:"failure_window"`
+	BlockFor      Duration `yaml:"block_for"`
+	// NonceLifetime is how long a challenge may be answered.
+	NonceLifetime Duration `yaml:"nonce_lifetime"`
+}
+
+// Registrar bounds the registrations users make to sipagent.
+type Registrar struct {
+	MinExpires int `yaml:"min_expires"` // seconds; shorter gets 423
+	MaxExpires int `yaml:"max_expires"` // seconds; longer is cut
+}
+
+// Account is one registration of sipagent at a registrar.
+type Account struct {
+	Name string `yaml:"name"`
+	// Registrar is the REGISTER Request-URI: sip:domain, no user part.
+	Registrar string `yaml:"registrar"`
+	// Proxy is an optional outbound proxy, e.g. a provider's edge.
+	Proxy        string `yaml:"proxy"`
+	Username     string `yaml:"username"`
+	AuthUsername string `yaml:"auth_username"`
+	Password     string `yaml:"password"`
+	PasswordFile string `yaml:"password_file"`
+	Transport    string `yaml:"transport"` // udp or tcp
+	Expires      int    `yaml:"expires"`   // seconds asked for
+	// KeepAlive is the NAT keepalive interval towards the registrar.
+	KeepAlive Duration `yaml:"keepalive"`
+	// Agent takes the calls that arrive for the account.
+	Agent string `yaml:"agent"`
+}
+
+// HTTP configures the status endpoint (GET /status).
+type HTTP struct {
+	// Listen is host:port; empty turns the endpoint off.
+	Listen string `yaml:"listen"`
 }
 
 // SIP configures signalling.

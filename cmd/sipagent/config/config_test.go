@@ -37,6 +37,7 @@ sip:
   external_host: "${EXT:-203.0.113.7}"
 agents: {a: {kind: echo}}
 routes: [{agent: a}]
+peers: [{name: l, addresses: [127.0.0.1]}]
 `
 	doc += "limits:\n  max_calls: ${MAX_CALLS:-250}\nmedia:\n  rtp_timeout: ${RTP_TIMEOUT}\n  jitter_buffer: ${JB}\n"
 	cfg, err := Parse([]byte(doc), env(map[string]string{"BIND": "10.0.0.1", "RTP_TIMEOUT": "30s", "JB": "5"}))
@@ -56,13 +57,13 @@ routes: [{agent: a}]
 }
 
 func TestErrorsNameTheKey(t *testing.T) {
-	base := "agents: {demo: {kind: flow}}\nroutes: [{agent: demo}]\n"
+	base := "agents: {demo: {kind: flow}}\nroutes: [{agent: demo}]\npeers: [{name: l, addresses: [127.0.0.1]}]\n"
 	tests := []struct {
 		name, doc, key string
 	}{
 		{"unknown top key", "sipp: {}\n" + base, "sipp"},
 		{"unknown nested key", "sip: {lisen: []}\n" + base, "sip.lisen"},
-		{"unknown agent key", "agents: {demo: {kind: flow, flw: x}}\nroutes: [{agent: demo}]\n", "agents.demo.flw"},
+		{"unknown agent key", "agents: {demo: {kind: flow, flw: x}}\nroutes: [{agent: demo}]\npeers: [{name: l, addresses: [127.0.0.1]}]\n", "agents.demo.flw"},
 		{"unknown route key", "agents: {demo: {kind: flow}}\nroutes: [{agent: demo, usr: x}]\n", "routes[0].usr"},
 		{"bad transport", "sip: {listen: [\"sctp://0.0.0.0:5060\"]}\n" + base, "sip.listen[0]"},
 		{"listen host not IP", "sip: {listen: [\"udp://example.com:5060\"]}\n" + base, "sip.listen[0]"},
@@ -73,8 +74,8 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{"duplicate codec", "media: {codecs: [PCMU, pcmu]}\n" + base, "media.codecs[1]"},
 		{"bad duration", "media: {rtp_timeout: soon}\n" + base, "media.rtp_timeout"},
 		{"jitter out of range", "media: {jitter_buffer: 99}\n" + base, "media.jitter_buffer"},
-		{"no agents", "routes: [{agent: demo}]\n", "agents"},
-		{"bad kind", "agents: {demo: {kind: robot}}\nroutes: [{agent: demo}]\n", "agents.demo.kind"},
+		{"no agents", "routes: [{agent: demo}]\npeers: [{name: l, addresses: [127.0.0.1]}]\n", "agents"},
+		{"bad kind", "agents: {demo: {kind: robot}}\nroutes: [{agent: demo}]\npeers: [{name: l, addresses: [127.0.0.1]}]\n", "agents.demo.kind"},
 		{"route to nowhere", "agents: {demo: {kind: flow}}\nroutes: [{agent: nobody}]\n", "routes[0].agent"},
 		{"bad source", "agents: {demo: {kind: flow}}\nroutes: [{agent: demo, source: 10.0.0.1}]\n", "routes[0].source"},
 		{"no routes", "agents: {demo: {kind: flow}}\n", "routes"},
@@ -101,7 +102,7 @@ func TestErrorsNameTheKey(t *testing.T) {
 
 func FuzzParse(f *testing.F) {
 	f.Add(Default)
-	f.Add([]byte("sip: {listen: [\"udp://[::1]:0\"]}\nagents: {a: {kind: echo}}\nroutes: [{agent: a}]\n"))
+	f.Add([]byte("sip: {listen: [\"udp://[::1]:0\"]}\nagents: {a: {kind: echo}}\nroutes: [{agent: a}]\npeers: [{name: l, addresses: [127.0.0.1]}]\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cfg, err := Parse(data, env(nil))
 		if err == nil {

@@ -69,6 +69,7 @@ func (c *Config) applyDefaults() {
 	if c.Limits.MaxCalls == 0 {
 		c.Limits.MaxCalls = 1000
 	}
+	c.applyAuthDefaults()
 	if c.Shutdown.Drain == 0 {
 		c.Shutdown.Drain = Duration(10 * time.Second)
 	}
@@ -153,6 +154,9 @@ func (c *Config) Validate() error {
 	if c.Limits.MaxCalls < 1 {
 		return &Error{Key: "limits.max_calls", Msg: "must be at least 1"}
 	}
+	if err := c.validateAuth(); err != nil {
+		return err
+	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
@@ -163,7 +167,7 @@ func (c *Config) Validate() error {
 	default:
 		return &Error{Key: "log.format", Msg: fmt.Sprintf("%q is not one of text, json", c.Log.Format)}
 	}
-	return nil
+	return c.validateReach()
 }
 
 func parseListen(s string) (Listener, error) {
