@@ -45,9 +45,13 @@ const baresipModules = "/usr/lib/baresip/modules"
 
 // phoneConfig is what a baresip test varies.
 type phoneConfig struct {
-	Dial   string  // URI dialled at start
-	Codecs string  // the account's audio_codecs; default "PCMU,PCMA"
-	Mic    []int16 // the microphone, 8 kHz; the call ends where it ends
+	Dial string // URI dialled at start; empty dials nothing
+	// Account replaces the account line's parameters after the AOR
+	// (default: no registration); AOR replaces sip:test@127.0.0.1.
+	AOR     string
+	Account string
+	Codecs  string  // the account's audio_codecs; default "PCMU,PCMA"
+	Mic     []int16 // the microphone, 8 kHz; the call ends where it ends
 }
 
 // phone is one running baresip process. Its output is kept line by line
@@ -79,6 +83,12 @@ func startBaresip(t *testing.T, ctx context.Context, pc phoneConfig) *phone {
 	}
 	if pc.Codecs == "" {
 		pc.Codecs = "PCMU,PCMA"
+	}
+	if pc.AOR == "" {
+		pc.AOR = "sip:test@127.0.0.1"
+	}
+	if pc.Account == "" {
+		pc.Account = "regint=0"
 	}
 	dir := t.TempDir()
 	snd := filepath.Join(dir, "snd")
@@ -118,7 +128,7 @@ module_app	menu.so
 `, rtp, rtp+1, micPath, snd, baresipModules)
 	files := map[string]string{
 		"config":   config,
-		"accounts": "<sip:test@127.0.0.1>;regint=0;audio_codecs=" + pc.Codecs + "\n",
+		"accounts": "<" + pc.AOR + ">;" + pc.Account + ";audio_codecs=" + pc.Codecs + "\n",
 		"contacts": "",
 		"mic.wav":  mic.String(),
 	}
@@ -130,7 +140,11 @@ module_app	menu.so
 
 	// -t quits baresip even if the test's own waits go wrong.
 	limit := strconv.Itoa(int(baresipTimeout / time.Second))
-	cmd := exec.CommandContext(ctx, bin, "-f", dir, "-t", limit, "-e", "/dial "+pc.Dial)
+	args := []string{"-f", dir, "-t", limit}
+	if pc.Dial != "" {
+		args = append(args, "-e", "/dial "+pc.Dial)
+	}
+	cmd := exec.CommandContext(ctx, bin, args...)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -18,12 +18,25 @@ import (
 // byeTimeout bounds how long sipagent waits for the answer to its BYE.
 const byeTimeout = 5 * time.Second
 
-// Call is one answered inbound call. It implements agent.Call, which is
-// all an agent sees of it.
+// dialog is what a Call needs of its sipgo dialog session, inbound
+// (*sipgo.DialogServerSession) or outbound (*sipgo.DialogClientSession).
+type dialog interface {
+	Context() context.Context
+	LoadState() sip.DialogState
+	ReadRequest(req *sip.Request, tx sip.ServerTransaction) error
+	ReadBye(req *sip.Request, tx sip.ServerTransaction) error
+	Close() error
+}
+
+// Call is one answered call, inbound or placed by Dial. It implements
+// agent.Call, which is all an agent sees of it.
 type Call struct {
 	srv     *Server
 	log     *slog.Logger
-	dlg     *sipgo.DialogServerSession
+	dlg     dialog
+	id      string                     // the registry key: the dialog ID as in-dialog requests carry it
+	srvDlg  *sipgo.DialogServerSession // set for inbound calls
+	cliDlg  *sipgo.DialogClientSession // set for calls sipagent placed
 	ep      endpoint
 	info    agent.Info
 	agent   agent.Agent
@@ -166,7 +179,7 @@ func (c *Call) teardown(sendBye bool, reason string) {
 		}
 		_ = c.sess.Close()
 		c.srv.cfg.Ports.Release(c.rtpPort)
-		c.srv.calls.remove(c.dlg.ID)
+		c.srv.calls.remove(c.id)
 		_ = c.dlg.Close()
 		st := c.sess.Stats()
 		c.log.Info("call ended", "reason", reason, "duration", time.Since(c.start).Round(time.Millisecond),
@@ -178,30 +191,50 @@ func (c *Call) teardown(sendBye bool, reason string) {
 // on, rather than a wildcard listener address (RFC 3261 s.18.1.1), from
 // the socket the call came in on.
 func (c *Call) bye(ctx context.Context) error {
-	inv := c.dlg.InviteRequest
-	bye := sip.NewRequest(sip.BYE, inv.Contact().Address)
-	bye.SetTransport(inv.Transport())
+	if c.cliDlg != nil {
+		bye := c.srv.newRequest(sip.BYE, remoteTarget(c.cliDlg.InviteRequest, c.cliDlg.InviteResponse), c.ep)
+		return c.cliDlg.WriteBye(ctx, bye)
+	}
+	inv := c.srvDlg.InviteRequest
+	bye := c.srv.newRequest(sip.BYE, inv.Contact().Address, c.ep)
+	return c.srvDlg.WriteBye(ctx, bye)
+}
+
+// newRequest starts a request that leaves from endpoint ep: a Via naming
+// the address the far end reaches us on rather than a wildcard listener
+// address (RFC 3261 s.18.1.1) with rport (RFC 3581), sent over UDP from
+// the listener itself. Left to itself, sipgo opens a new socket for an
+// address it has not heard from (a Contact on another port than the
+// source), sends from an ephemeral port the far end does not know, and
+// orphans that socket and its reader once the listener hears from the
+// address.
+func (s *Server) newRequest(method sip.RequestMethod, target sip.Uri, ep endpoint) *sip.Request {
+	req := sip.NewRequest(method, target)
+	req.SetTransport(sip.NetworkToUpper(ep.transport))
 	via := &sip.ViaHeader{
 		ProtocolName:    "SIP",
 		ProtocolVersion: "2.0",
-		Transport:       sip.NetworkToUpper(inv.Transport()),
-		Host:            c.srv.contact(c.ep).Address.Host,
-		Port:            c.ep.port,
+		Transport:       sip.NetworkToUpper(ep.transport),
+		Host:            s.contact(ep).Address.Host,
+		Port:            ep.port,
 		Params:          sip.NewParams(),
 	}
 	via.Params.Add("branch", sip.GenerateBranch())
 	via.Params.Add("rport", "")
-	bye.AppendHeader(via)
-	if c.ep.transport == "udp" {
-		// Send from the listener the call came in on. Left to itself,
-		// sipgo opens a new socket for an address it has not heard from
-		// (a Contact on another port than the caller's source), sends
-		// from an ephemeral port the caller does not know, and orphans
-		// that socket and its reader once the listener hears from the
-		// address.
-		bye.Laddr = sip.Addr{IP: c.ep.bind.AsSlice(), Port: c.ep.port}
+	req.AppendHeader(via)
+	if ep.transport == "udp" {
+		req.Laddr = sip.Addr{IP: ep.bind.AsSlice(), Port: ep.port}
 	}
-	return c.dlg.WriteBye(ctx, bye)
+	return req
+}
+
+// remoteTarget is where in-dialog requests of a dialog we started go: the
+// Contact of the 2xx (RFC 3261 s.12.1.2).
+func remoteTarget(inv *sip.Request, res *sip.Response) sip.Uri {
+	if ct := res.Contact(); ct != nil {
+		return ct.Address
+	}
+	return inv.Recipient
 }
 
 // remoteBye answers the caller's BYE; run sees the dialog end.
@@ -250,7 +283,10 @@ func (c *Call) ack(req *sip.Request, tx sip.ServerTransaction) {
 		c.reinviteAck = nil
 	}
 	c.mu.Unlock()
-	if err := c.dlg.ReadAck(req, tx); err != nil {
+	if c.srvDlg == nil {
+		return // an ACK of the far end's re-INVITE on a call we placed
+	}
+	if err := c.srvDlg.ReadAck(req, tx); err != nil {
 		c.log.Debug("ACK does not match", "error", err)
 	}
 }

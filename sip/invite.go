@@ -137,6 +137,8 @@ func (s *Server) setupCall(req *sip.Request, tx sip.ServerTransaction, caller ag
 		srv:            s,
 		log:            log,
 		dlg:            dlg,
+		id:             dlg.ID,
+		srvDlg:         dlg,
 		ep:             ep,
 		info:           info,
 		agent:          ag,
@@ -164,7 +166,7 @@ func (s *Server) setupCall(req *sip.Request, tx sip.ServerTransaction, caller ag
 				// the INVITE still needs its final response (RFC 3261
 				// s.13.3.1), with the To tag the 180 carried.
 				log.Info("call refused while ringing", "reason", hu.reason)
-				_ = c.dlg.Respond(503, "Service Unavailable", nil, sip.NewHeader("Retry-After", "30"))
+				_ = c.srvDlg.Respond(503, "Service Unavailable", nil, sip.NewHeader("Retry-After", "30"))
 				c.teardown(false, hu.reason)
 				return nil, err
 			}
@@ -311,7 +313,7 @@ func contactMatchesSource(req *sip.Request) bool {
 // ring sends 180 Ringing and waits d before the call is answered; a
 // CANCEL in that time ends the wait (sipgo answers it with 200 and 487).
 func (c *Call) ring(d time.Duration) error {
-	if err := c.dlg.Respond(180, "Ringing", nil); err != nil {
+	if err := c.srvDlg.Respond(180, "Ringing", nil); err != nil {
 		return err
 	}
 	t := time.NewTimer(d)

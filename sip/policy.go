@@ -43,6 +43,12 @@ type AuthConfig struct {
 	// NonceLifetime bounds how long a challenge may be answered (default
 	// digest.DefaultNonceLifetime); older answers get stale=true.
 	NonceLifetime time.Duration
+	// Algorithms are offered in this order, one challenge each (default
+	// MD5 alone). RFC 8760 clients pick the first they support, but
+	// older stacks fail on any challenge they do not know: baresip 1.x
+	// and other libre-based phones give up on a SHA-256 challenge even
+	// when an MD5 one is offered beside it.
+	Algorithms []digest.Algorithm
 }
 
 func (c *AuthConfig) applyDefaults() {
@@ -60,6 +66,9 @@ func (c *AuthConfig) applyDefaults() {
 	}
 	if c.NonceLifetime == 0 {
 		c.NonceLifetime = digest.DefaultNonceLifetime
+	}
+	if len(c.Algorithms) == 0 {
+		c.Algorithms = []digest.Algorithm{digest.MD5}
 	}
 }
 
@@ -91,7 +100,7 @@ func newPolicy(cfg AuthConfig, peers []Peer, users []User) (*policy, error) {
 		p.users[u.Username] = u.Secret
 	}
 	if len(users) > 0 {
-		d, err := digest.NewServer(cfg.Realm, digest.WithNonceLifetime(cfg.NonceLifetime))
+		d, err := digest.NewServer(cfg.Realm, digest.WithNonceLifetime(cfg.NonceLifetime), digest.WithAlgorithms(cfg.Algorithms...))
 		if err != nil {
 			return nil, fmt.Errorf("sip: auth: %w", err)
 		}

@@ -364,19 +364,9 @@ func (r *registration) newRequest(unregister bool, remove *sip.Uri) (*sip.Reques
 	defer r.mu.Unlock()
 	r.cseq++
 	aor := r.acct.AOR()
-	req := sip.NewRequest(sip.REGISTER, r.acct.Registrar)
-	req.SetTransport(strings.ToUpper(r.acct.Transport))
-	via := &sip.ViaHeader{
-		ProtocolName:    "SIP",
-		ProtocolVersion: "2.0",
-		Transport:       strings.ToUpper(r.acct.Transport),
-		Host:            r.srv.contact(r.local).Address.Host,
-		Port:            r.local.port,
-		Params:          sip.NewParams(),
-	}
-	via.Params.Add("branch", sip.GenerateBranch())
-	via.Params.Add("rport", "") // RFC 3581: tell us the address you saw
-	req.AppendHeader(via)
+	// From the listener over UDP, so that the registrar's NAT binding
+	// and rport point at the socket calls arrive on.
+	req := r.srv.newRequest(sip.REGISTER, r.acct.Registrar, r.local)
 	if r.acct.Proxy != nil {
 		// RFC 3261 s.8.1.2: an outbound proxy is a loose-routing Route.
 		route := *r.acct.Proxy
@@ -418,11 +408,6 @@ func (r *registration) newRequest(unregister bool, remove *sip.Uri) (*sip.Reques
 	}
 	req.SetBody(nil)
 	req.SetDestination(r.dest.String())
-	if r.acct.Transport == "udp" {
-		// From the listener, so that the registrar's NAT binding and
-		// rport point at the socket calls arrive on.
-		req.Laddr = sip.Addr{IP: r.local.bind.AsSlice(), Port: r.local.port}
-	}
 	return req, sentAuth, nil
 }
 

@@ -77,6 +77,7 @@ func build(cfg *config.Config, log *slog.Logger) (*sip.Server, error) {
 			FailureWindow: cfg.Auth.FailureWindow.D(),
 			BlockFor:      cfg.Auth.BlockFor.D(),
 			NonceLifetime: cfg.Auth.NonceLifetime.D(),
+			Algorithms:    algorithms(cfg.Auth.Algorithms),
 		},
 		Registrar: sip.RegistrarConfig{
 			MinExpires: time.Duration(cfg.Registrar.MinExpires) * time.Second,
@@ -94,6 +95,14 @@ func peers(cfg *config.Config) []sip.Peer {
 	out := make([]sip.Peer, len(cfg.Peers))
 	for i, p := range cfg.Peers {
 		out[i] = sip.Peer{Name: p.Name, Nets: cfg.PeerPrefixes(i)}
+	}
+	return out
+}
+
+func algorithms(names []string) []digest.Algorithm {
+	out := make([]digest.Algorithm, len(names))
+	for i, n := range names {
+		out[i] = digest.Algorithm(n) // checked by Validate
 	}
 	return out
 }

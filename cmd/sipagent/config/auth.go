@@ -30,6 +30,9 @@ func (c *Config) applyAuthDefaults() {
 	if c.Auth.NonceLifetime == 0 {
 		c.Auth.NonceLifetime = Duration(5 * time.Minute)
 	}
+	if len(c.Auth.Algorithms) == 0 {
+		c.Auth.Algorithms = []string{"MD5"}
+	}
 	if c.Registrar.MinExpires == 0 {
 		c.Registrar.MinExpires = 60
 	}
@@ -126,6 +129,18 @@ func (c *Config) validateAuthTuning() error {
 	case "reject", "drop":
 	default:
 		return &Error{Key: "auth.unknown", Msg: fmt.Sprintf("%q is not one of reject, drop", c.Auth.Unknown)}
+	}
+	seen := map[string]bool{}
+	for i, a := range c.Auth.Algorithms {
+		switch a {
+		case "MD5", "SHA-256", "SHA-512-256":
+		default:
+			return &Error{Key: fmt.Sprintf("auth.algorithms[%d]", i), Msg: fmt.Sprintf("%q is not one of MD5, SHA-256, SHA-512-256", a)}
+		}
+		if seen[a] {
+			return &Error{Key: fmt.Sprintf("auth.algorithms[%d]", i), Msg: fmt.Sprintf("%q listed twice", a)}
+		}
+		seen[a] = true
 	}
 	if c.Auth.MaxFailures < 1 {
 		return &Error{Key: "auth.max_failures", Msg: "must be at least 1"}

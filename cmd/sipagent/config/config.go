@@ -70,6 +70,9 @@ type Auth struct {
 	BlockFor      Duration `yaml:"block_for"`
 	// NonceLifetime is how long a challenge may be answered.
 	NonceLifetime Duration `yaml:"nonce_lifetime"`
+	// Algorithms are the digest algorithms offered, in order: MD5,
+	// SHA-256, SHA-512-256. Default MD5, which every softphone speaks.
+	Algorithms []string `yaml:"algorithms"`
 }
 
 // Registrar bounds the registrations users make to sipagent.

@@ -1,0 +1,123 @@
+package sip_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/sipagent/sipagent/agent"
+	"github.com/sipagent/sipagent/media"
+	"github.com/sipagent/sipagent/sip"
+	"github.com/sipagent/sipagent/sip/digest"
+)
+
+// baresip as a softphone with credentials: it calls sipagent answering
+// the digest challenge, registers to sipagent's registrar, and is called
+// by sipagent through that registration.
+
+const alicePassword = "alice-s3cret"
+
+// withAlice replaces the loopback peer with one digest user, so that
+// every call must authenticate.
+func withAlice() serverOpt {
+	return func(c *sip.Config) {
+		c.Peers = nil
+		c.Users = []sip.User{{Username: "alice", Secret: digest.Secret{Password: alicePassword}}}
+	}
+}
+
+// A softphone that is not a trusted peer is challenged, answers with
+// its password, and its call and audio reach the agent, which learns
+// who called.
+func TestBaresipCallsWithDigest(t *testing.T) {
+	ctx := baresipContext(t)
+	rec := newRecorder()
+	srv := startServer(t, map[string]agent.Agent{"rec": rec}, withAlice())
+	signal := testSignal()
+	ph := startBaresip(t, ctx, phoneConfig{
+		Dial:    dialURI(srv, "rec"),
+		AOR:     "sip:alice@" + srv.Addr("udp").String(),
+		Account: "regint=0;auth_pass=" + alicePassword,
+		Codecs:  "PCMU",
+		Mic:     signal,
+	})
+	rec.waitStarted(t)
+	ph.mustWait(t, ctx, "terminated") // the microphone file ended
+	ph.quit(t, ctx)
+	rec.wait(t)
+	waitIdle(t, srv)
+
+	rec.mu.Lock()
+	info, got := rec.info, rec.pcm
+	rec.mu.Unlock()
+	if info.Caller != (agent.Caller{Kind: agent.CallerUser, Name: "alice"}) {
+		t.Errorf("caller %+v, want user alice", info.Caller)
+	}
+	piece := g711(media.PCMU, signal)[samples(200*time.Millisecond):samples(700*time.Millisecond)]
+	corr, _ := bestCorrelation(got, piece)
+	t.Logf("agent heard %.2f s; correlation with baresip's microphone %.3f", float64(len(got))/media.SampleRate, corr)
+	if corr < 0.9 {
+		t.Errorf("the agent did not hear baresip's microphone: correlation %.3f", corr)
+	}
+}
+
+// A softphone registers to sipagent with digest; sipagent keeps its
+// contact and calls it by user name; it answers and hears the agent.
+func TestBaresipRegistersAndIsCalled(t *testing.T) {
+	ctx := baresipContext(t)
+	srv := startServer(t, nil, withAlice())
+	ph := startBaresip(t, ctx, phoneConfig{
+		AOR:     "sip:alice@" + srv.Addr("udp").String(),
+		Account: "regint=60;auth_pass=" + alicePassword + ";answermode=auto",
+		Codecs:  "PCMU",
+		Mic:     make([]int16, samples(6*time.Second)),
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if users, _ := srv.RegistrarCount(); users == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("baresip did not register:\n%s", ph.output())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	signal := testSignal()
+	played := make(chan error, 1)
+	player := agent.AgentFunc(func(ctx context.Context, call agent.Call) error {
+		err := agent.Play(ctx, call, signal)
+		played <- err
+		return err // returning hangs up: sipagent sends BYE
+	})
+	dialCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if _, err := srv.Dial(dialCtx, "alice", player); err != nil {
+		t.Fatalf("Dial: %v\n%s", err, ph.output())
+	}
+	ph.mustWait(t, ctx, "Call established")
+	select {
+	case err := <-played:
+		if err != nil {
+			t.Fatalf("playing to baresip: %v", err)
+		}
+	case <-ctx.Done():
+		t.Fatal("the agent did not finish playing")
+	}
+	ph.mustWait(t, ctx, "terminated") // our BYE ended it on baresip's side
+	waitIdle(t, srv)
+	ph.quit(t, ctx)
+
+	got := ph.heard(t)
+	piece := g711(media.PCMU, signal)[samples(200*time.Millisecond):samples(700*time.Millisecond)]
+	corr, _ := bestCorrelation(got, piece)
+	t.Logf("baresip heard %.2f s; correlation with the agent's audio %.3f", float64(len(got))/media.SampleRate, corr)
+	if corr < 0.9 {
+		t.Errorf("baresip did not hear the agent: correlation %.3f", corr)
+	}
+
+	if _, err := srv.Dial(dialCtx, "bob", player); !errors.Is(err, sip.ErrNotRegistered) {
+		t.Errorf("Dial to a user with no contact: %v, want ErrNotRegistered", err)
+	}
+}
