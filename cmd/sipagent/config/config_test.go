@@ -2,6 +2,8 @@ package config
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -57,6 +59,7 @@ peers: [{name: l, addresses: [127.0.0.1]}]
 }
 
 func TestErrorsNameTheKey(t *testing.T) {
+	noPeers := "agents: {demo: {kind: flow}}\nroutes: [{agent: demo}]\n"
 	base := "agents: {demo: {kind: flow}}\nroutes: [{agent: demo}]\npeers: [{name: l, addresses: [127.0.0.1]}]\n"
 	tests := []struct {
 		name, doc, key string
@@ -82,6 +85,23 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{"unset env", "sip: {external_host: \"${NOPE}\"}\n" + base, "sip.external_host"},
 		{"bad log level", "log: {level: loud}\n" + base, "log.level"},
 		{"max calls", "limits: {max_calls: -1}\n" + base, "limits.max_calls"},
+		{"nobody may call in", "agents: {demo: {kind: flow}}\nroutes: [{agent: demo}]\n", "peers"},
+		{"bad peer address", "peers: [{name: x, addresses: [10.0.0.300]}]\n" + noPeers, "peers[0].addresses[0]"},
+		{"peer without name", "peers: [{addresses: [10.0.0.0/8]}]\n" + noPeers, "peers[0].name"},
+		{"user without secret", "users: [{username: alice}]\n" + noPeers, "users[0].password"},
+		{"duplicate user", "users: [{username: a, password: x}, {username: a, password: y}]\n" + noPeers, "users[1].username"},
+		{"short ha1", "users: [{username: a, ha1: abc}]\n" + noPeers, "users[0].ha1"},
+		{"missing password file", "users: [{username: a, password_file: /nonexistent/pw}]\n" + noPeers, "users[0].password_file"},
+		{"bad algorithm", "auth: {algorithms: [SHA-1]}\n" + base, "auth.algorithms[0]"},
+		{"bad unknown policy", "auth: {unknown: ignore}\n" + base, "auth.unknown"},
+		{"registrar with user", "accounts: [{name: t, registrar: \"sip:agent@example.com\", username: agent, password: x, agent: demo}]\n" + base, "accounts[0].registrar"},
+		{"registrar not sip", "accounts: [{name: t, registrar: \"http://example.com\", username: agent, password: x, agent: demo}]\n" + base, "accounts[0].registrar"},
+		{"account tls", "accounts: [{name: t, registrar: \"sip:example.com\", username: agent, password: x, transport: tls, agent: demo}]\n" + base, "accounts[0].transport"},
+		{"account without listener", "sip: {listen: [\"udp://127.0.0.1:5060\"]}\naccounts: [{name: t, registrar: \"sip:example.com\", username: agent, password: x, transport: tcp, agent: demo}]\n" + base, "accounts[0].transport"},
+		{"account agent", "accounts: [{name: t, registrar: \"sip:example.com\", username: agent, password: x, agent: nobody}]\n" + base, "accounts[0].agent"},
+		{"account password", "accounts: [{name: t, registrar: \"sip:example.com\", username: agent, agent: demo}]\n" + base, "accounts[0].password"},
+		{"account expires", "accounts: [{name: t, registrar: \"sip:example.com\", username: agent, password: x, expires: 5, agent: demo}]\n" + base, "accounts[0].expires"},
+		{"http listen", "http: {listen: nohost}\n" + base, "http.listen"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -116,4 +136,38 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestAccountsUsersAndSecrets(t *testing.T) {
+	dir := t.TempDir()
+	pwFile := filepath.Join(dir, "pw")
+	if err := os.WriteFile(pwFile, []byte("from-a-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	doc := `
+agents: {demo: {kind: echo}}
+routes: [{agent: demo}]
+users:
+  - {username: alice, password_file: ` + pwFile + `}
+accounts:
+  - {name: twilio, registrar: "sip:example.sip.twilio.com", proxy: "sip:edge.example:5080", username: agent, password: "${TW}", agent: demo}
+`
+	cfg, err := Parse([]byte(doc), env(map[string]string{"TW": "from-env"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Users[0].Password != "from-a-file" {
+		t.Errorf("password_file read as %q", cfg.Users[0].Password)
+	}
+	a := cfg.Accounts[0]
+	if a.Password != "from-env" || a.Transport != "udp" || a.Expires != 600 || a.KeepAlive.D() != 25*time.Second {
+		t.Errorf("account defaults: %+v", a)
+	}
+	reg, proxy := cfg.AccountURIs(0)
+	if reg.Host != "example.sip.twilio.com" || proxy == nil || proxy.Host != "edge.example" || proxy.Port != 5080 {
+		t.Errorf("registrar %v proxy %v", reg, proxy)
+	}
+	if cfg.Auth.Realm != "sipagent" || len(cfg.Auth.Algorithms) != 1 || cfg.Auth.Algorithms[0] != "MD5" || cfg.Auth.Unknown != "reject" {
+		t.Errorf("auth defaults: %+v", cfg.Auth)
+	}
 }
