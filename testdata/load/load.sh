@@ -34,6 +34,8 @@
 #   LOAD_SIPP_PORT=35062       sipp's SIP port (its default, 5060, may be taken)
 #   LOAD_SIPP_RTP_PORT=52000   first RTP port of sipp's streams (-mp)
 #   LOAD_NFT=auto              auto: count packets if root and nft exists; 0: off; 1: required
+#   LOAD_AUTH=0                1: phase A with digest authentication: testdata/load/auth.yaml and
+#                              uac_auth_nomedia.xml (INVITE, 401, ACK, INVITE with credentials)
 #   LOAD_OUT=DIR               where logs and sipp traces go (default: a new /tmp dir, kept)
 #   LOAD_BIN=bin/sipagent      the binary under test
 # The environment reaches sipagent too: GODEBUG=gctrace=1 writes GC traces
@@ -55,6 +57,14 @@ SIPP_RTP_PORT=${LOAD_SIPP_RTP_PORT:-52000}
 NFT_MODE=${LOAD_NFT:-auto}
 OUT=${LOAD_OUT:-$(mktemp -d /tmp/sipagent-load.XXXXXX)}
 TARGET=127.0.0.1:$SIP_PORT
+CONFIG=$HERE/echo.yaml
+SIG_SCENARIO=$ROOT/testdata/sipp/uac_nomedia.xml
+SIG_ARGS=()
+if [[ ${LOAD_AUTH:-0} == 1 ]]; then
+	CONFIG=$HERE/auth.yaml
+	SIG_SCENARIO=$HERE/uac_auth_nomedia.xml
+	SIG_ARGS=(-au load -ap load-test-password)
+fi
 CLK_TCK=$(getconf CLK_TCK)
 
 AGENT_PID=""
@@ -177,7 +187,7 @@ start_agent() {
 		die "UDP port $SIP_PORT is already in use: set LOAD_SIP_PORT"
 	fi
 	LOAD_SIP_PORT=$SIP_PORT LOAD_RTP_PORTS=$RTP_PORTS LOAD_LOG_LEVEL=$level \
-		"$BIN" --config "$HERE/echo.yaml" 2>"$OUT/sipagent-$name.log" &
+		"$BIN" --config "$CONFIG" 2>"$OUT/sipagent-$name.log" &
 	AGENT_PID=$!
 	for i in $(seq 50); do
 		kill -0 "$AGENT_PID" 2>/dev/null || { tail -5 "$OUT/sipagent-$name.log" >&2; die "sipagent exited at start"; }
@@ -210,7 +220,7 @@ check_alive() { kill -0 "$AGENT_PID" 2>/dev/null || die "sipagent died during $1
 
 signalling() {
 	local rate dir calls t0 t1 rc ok failed retrans cps pct rtt_file us rss hwm left warns log
-	say "phase A: uac_nomedia at ${RATES// /, } calls/s, ${DURATION}s each, a fresh sipagent per rate"
+	say "phase A: $(basename "$SIG_SCENARIO" .xml) at ${RATES// /, } calls/s, ${DURATION}s each, a fresh sipagent per rate"
 	for rate in $RATES; do
 		dir=$OUT/sig-$rate
 		log=$OUT/sipagent-sig-$rate.log
@@ -219,7 +229,7 @@ signalling() {
 		start_agent "sig-$rate" warn
 		t0=$(cpu_ticks "$AGENT_PID")
 		rc=0
-		(cd "$dir" && exec timeout --kill-after=5 $((DURATION + 40)) sipp -sf "$ROOT/testdata/sipp/uac_nomedia.xml" \
+		(cd "$dir" && exec timeout --kill-after=5 $((DURATION + 40)) sipp -sf "$SIG_SCENARIO" "${SIG_ARGS[@]}" \
 			-s echo "$TARGET" -i 127.0.0.1 -p "$SIPP_PORT" -nostdin \
 			-r "$rate" -m "$calls" -l $((rate * 5)) \
 			-timeout $((DURATION + 30))s -timeout_error -recv_timeout 10000 \
@@ -338,7 +348,7 @@ say "machine: $(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc
 	echo "sipagent load summary ($(date -u +%FT%TZ), $(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo), load average now $(cut -d' ' -f1-3 /proc/loadavg))"
 	if ((${#SUMMARY_A[@]})); then
 		echo
-		echo "A. signalling: uac_nomedia.xml, ${DURATION}s per rate, fresh sipagent per rate. p50/p99/p99.9 = INVITE->200 in ms (sipp's"
+		echo "A. signalling: $(basename "$SIG_SCENARIO"), ${DURATION}s per rate, fresh sipagent per rate. p50/p99/p99.9 = INVITE->200 in ms (sipp's"
 		echo "   resolution is 1 ms); cpu_us = sipagent utime+stime per call; rss/peak in MB at the end; left = RTP sockets 1 s after; warn = WARN/ERROR log lines"
 		printf '%6s %8s %7s %6s %7s %5s %5s %6s %7s %7s %7s %5s %6s %3s\n' rate achieved ok failed retrans p50 p99 p99.9 cpu_us rss peak left warn rc
 		printf '%s\n' "${SUMMARY_A[@]}"
