@@ -32,8 +32,10 @@ type AuthConfig struct {
 	// Realm is the digest realm (default "sipagent"). HA1 secrets must
 	// have been computed with it.
 	Realm string
-	// DropUnknown sends nothing to refused requests instead of 403, so
-	// a scanner cannot tell that anything listens.
+	// DropUnknown sends nothing to refused requests instead of 403: a
+	// refused caller learns nothing from the answer, and a flood of them
+	// costs no responses. (sipagent still answers OPTIONS and challenges
+	// would-be users, so it remains discoverable.)
 	DropUnknown bool
 	// MaxFailures failed authentications from one source address within
 	// FailureWindow block it for BlockFor (defaults 5, 1m, 10m).
