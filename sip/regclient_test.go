@@ -136,3 +136,35 @@ func TestAccountMatch(t *testing.T) {
 		t.Errorf("registrarSource of a stranger = %q", n)
 	}
 }
+
+// FuzzRegisterResponse feeds the registration client's readers of a
+// registrar's answer (granted expiry, Via received/rport, Min-Expires,
+// Retry-After) with arbitrary responses.
+func FuzzRegisterResponse(f *testing.F) {
+	f.Add([]byte(okHead + "Contact: <sip:agent@10.0.0.5:5060>;expires=120\r\nExpires: 600\r\nContent-Length: 0\r\n\r\n"))
+	f.Add([]byte("SIP/2.0 423 Interval Too Brief\r\nVia: SIP/2.0/UDP h:1;branch=z9hG4bK1;rport=0;received=::1\r\nCall-ID: x\r\nCSeq: 1 REGISTER\r\nMin-Expires: 99999999999\r\nRetry-After: -5\r\nContent-Length: 0\r\n\r\n"))
+	f.Add([]byte("SIP/2.0 200 OK\r\nVia: SIP/2.0/TCP [2001:db8::1]:5061;branch=z9hG4bK1;received=2001:db8::2;rport=1\r\nContact: *\r\nCall-ID: x\r\nCSeq: 1 REGISTER\r\n\r\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		msg, err := sip.ParseMessage(data)
+		if err != nil {
+			return
+		}
+		res, ok := msg.(*sip.Response)
+		if !ok {
+			return
+		}
+		r := &registration{contact: sip.Uri{Scheme: "sip", User: "agent", Host: "10.0.0.5", Port: 5060}, expires: 600 * time.Second}
+		if g := r.granted(res); g <= 0 {
+			t.Fatalf("granted %v", g)
+		}
+		if ap, ok := viaSeen(res); ok && (!ap.IsValid() || ap.Port() == 0) {
+			t.Fatalf("viaSeen %v", ap)
+		}
+		if d, ok := minExpires(res); ok && (d <= 0 || d > (1<<20)*time.Second) {
+			t.Fatalf("minExpires %v", d)
+		}
+		if d := retryAfter(res); d < 0 || d > time.Hour {
+			t.Fatalf("retryAfter %v", d)
+		}
+	})
+}
