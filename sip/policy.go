@@ -159,7 +159,11 @@ func (s *Server) authenticate(req *sip.Request, tx sip.ServerTransaction, log *s
 	p := s.policy
 	src := sourceAddr(req)
 	if p.digest == nil {
-		log.Info("refused: not a listed peer and no users are configured", "method", req.Method, "source", req.Source())
+		log.Debug("refused: not a listed peer and no users are configured", "method", req.Method, "source", req.Source())
+		if n, ok := s.refusedLog.tick(time.Now()); ok {
+			s.log.Info("refusing requests from sources that are not listed peers (no users are configured)",
+				"refused", n, "last_source", req.Source())
+		}
 		s.refuse(req, tx)
 		return "", false
 	}
@@ -183,8 +187,10 @@ func (s *Server) authenticate(req *sip.Request, tx sip.ServerTransaction, log *s
 		return "", false
 	}
 	// The reason names unknown users; it goes to the operator's log only.
+	// The limiter bounds these lines per source; spoofed sources cannot
+	// get past its table, which is bounded too.
 	log.Info("authentication failed", "method", req.Method, "source", req.Source(), "reason", res.Reason())
-	if p.limiter.fail(src) {
+	if p.limiter.fail(src, requestKey(req)) {
 		log.Warn("blocking source after repeated authentication failures",
 			"source", src.String(), "failures", p.cfg.MaxFailures, "within", p.cfg.FailureWindow, "for", p.cfg.BlockFor)
 	}
@@ -229,6 +235,15 @@ func (s *Server) onRegister(req *sip.Request, tx sip.ServerTransaction) {
 		log.Info("registrar: REGISTER refused", "user", user, "status", res.StatusCode, "reason", res.Reason)
 	}
 	respond(s.log, tx, res)
+}
+
+// requestKey identifies a request across its retransmissions.
+func requestKey(req *sip.Request) string {
+	var seq uint32
+	if cs := req.CSeq(); cs != nil {
+		seq = cs.SeqNo
+	}
+	return fmt.Sprintf("%s %d %s", callID(req), seq, req.Method)
 }
 
 func sourceAddr(req *sip.Request) netip.Addr {

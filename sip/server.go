@@ -62,15 +62,16 @@ type Server struct {
 	// externalIP is ExternalHost resolved, for SDP c= lines.
 	externalIP netip.Addr
 
-	calls     *registry
-	policy    *policy
-	registrar *registrar // nil without users
-	accounts  accountSet
-	allow     string         // the Allow header value (RFC 3261 s.20.5)
-	limitLog  logEvery       // "call limit reached", at most every limitLogEvery
-	sipgoLog  *sipgoLogState // counts what sipgo dropped; silenced by Close
-	callWG    sync.WaitGroup // one per call goroutine and per INVITE in setup
-	serveWG   sync.WaitGroup // one per listener
+	calls      *registry
+	policy     *policy
+	registrar  *registrar // nil without users
+	accounts   accountSet
+	allow      string         // the Allow header value (RFC 3261 s.20.5)
+	limitLog   logEvery       // "call limit reached", at most every limitLogEvery
+	refusedLog logEvery       // refusals of strangers, likewise
+	sipgoLog   *sipgoLogState // counts what sipgo dropped; silenced by Close
+	callWG     sync.WaitGroup // one per call goroutine and per INVITE in setup
+	serveWG    sync.WaitGroup // one per listener
 
 	mu        sync.Mutex
 	listeners []boundListener
@@ -165,7 +166,8 @@ func NewServer(cfg Config) (*Server, error) {
 		policy: pol,
 		allow:  allowedMethods,
 
-		limitLog: logEvery{every: limitLogEvery},
+		limitLog:   logEvery{every: limitLogEvery},
+		refusedLog: logEvery{every: limitLogEvery},
 
 		externalIP: extIP,
 		sipgoLog:   logState,
