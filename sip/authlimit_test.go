@@ -9,28 +9,6 @@ import (
 	"time"
 )
 
-// limClock is a clock the limiter tests move by hand.
-type limClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newLimClock() *limClock {
-	return &limClock{t: time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *limClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *limClock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 var (
 	limA = netip.MustParseAddr("192.0.2.1")
 	limB = netip.MustParseAddr("192.0.2.2")
@@ -53,7 +31,7 @@ func failN(l *failLimiter, src netip.Addr, n int) int {
 }
 
 func TestFailLimiterBlocksAfterMaxFailures(t *testing.T) {
-	clk := newLimClock()
+	clk := newFakeClock()
 	l := newFailLimiter(3, time.Minute, 10*time.Minute, clk.now)
 	for i := range 2 {
 		if l.fail(limA, nextKey()) {
@@ -80,7 +58,7 @@ func TestFailLimiterBlocksAfterMaxFailures(t *testing.T) {
 }
 
 func TestFailLimiterWindowResets(t *testing.T) {
-	clk := newLimClock()
+	clk := newFakeClock()
 	l := newFailLimiter(3, time.Minute, 10*time.Minute, clk.now)
 	if failN(l, limA, 2) != 0 {
 		t.Fatal("2 failures started a block")
@@ -112,7 +90,7 @@ func TestFailLimiterWindowResets(t *testing.T) {
 }
 
 func TestFailLimiterBlockExpires(t *testing.T) {
-	clk := newLimClock()
+	clk := newFakeClock()
 	l := newFailLimiter(3, time.Minute, 10*time.Minute, clk.now)
 	if failN(l, limA, 3) != 1 {
 		t.Fatal("3 failures did not start exactly one block")
@@ -145,7 +123,7 @@ func TestFailLimiterBlockExpires(t *testing.T) {
 // A block shorter than the window: failures before the block do not
 // carry over into the time after it.
 func TestFailLimiterShortBlock(t *testing.T) {
-	clk := newLimClock()
+	clk := newFakeClock()
 	l := newFailLimiter(2, 10*time.Minute, time.Minute, clk.now)
 	failN(l, limA, 2)
 	clk.advance(time.Minute)
@@ -158,7 +136,7 @@ func TestFailLimiterShortBlock(t *testing.T) {
 }
 
 func TestFailLimiterMaxOne(t *testing.T) {
-	clk := newLimClock()
+	clk := newFakeClock()
 	l := newFailLimiter(1, time.Minute, time.Minute, clk.now)
 	if !l.fail(limA, nextKey()) || !l.blocked(limA) {
 		t.Fatal("MaxFailures 1: the first failure did not block")
@@ -166,7 +144,7 @@ func TestFailLimiterMaxOne(t *testing.T) {
 }
 
 func TestFailLimiterTableBounded(t *testing.T) {
-	clk := newLimClock()
+	clk := newFakeClock()
 	l := newFailLimiter(3, time.Minute, 10*time.Minute, clk.now)
 	l.limit = 50
 
@@ -216,7 +194,7 @@ func TestFailLimiterDefaultLimit(t *testing.T) {
 }
 
 func TestFailLimiterConcurrentUse(t *testing.T) {
-	clk := newLimClock()
+	clk := newFakeClock()
 	l := newFailLimiter(5, time.Minute, time.Minute, clk.now)
 	l.limit = 64
 	var wg sync.WaitGroup
@@ -242,7 +220,7 @@ func TestFailLimiterConcurrentUse(t *testing.T) {
 // the table is full of live entries: the case a flood of spoofed sources
 // drives, with l.mu held throughout.
 func BenchmarkFailLimiterFullTable(b *testing.B) {
-	clk := newLimClock()
+	clk := newFakeClock()
 	l := newFailLimiter(5, time.Minute, 10*time.Minute, clk.now)
 	for i := range l.limit {
 		l.fail(limAddr(i), nextKey())

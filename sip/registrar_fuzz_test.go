@@ -37,7 +37,7 @@ func FuzzRegistrar(f *testing.F) {
 	}
 	const maxContacts = 3
 	f.Fuzz(func(t *testing.T, contact, expires string) {
-		clock := newRegClock()
+		clock := newFakeClock()
 		r := newRegistrar(RegistrarConfig{MaxContacts: maxContacts, MaxUsers: 2}, clock.now)
 		mustRegister(t, r, regReq{cseq: 1, contacts: []string{"<sip:alice@192.0.2.10>"}, expires: "600"}, "alice")
 		clock.advance(time.Second)

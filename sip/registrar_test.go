@@ -13,28 +13,6 @@ import (
 	"github.com/emiago/sipgo/sip"
 )
 
-// regClock is a clock the test moves by hand.
-type regClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newRegClock() *regClock {
-	return &regClock{t: time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *regClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *regClock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // regReq describes a REGISTER; zero fields get the defaults of alice's
 // phone at 192.0.2.10:5070.
 type regReq struct {
@@ -135,7 +113,7 @@ func contactsOf(bs []Binding) []string {
 }
 
 func TestRegistrarRegisterThenLookup(t *testing.T) {
-	clock := newRegClock()
+	clock := newFakeClock()
 	r := newRegistrar(RegistrarConfig{}, clock.now)
 	res := mustRegister(t, r, regReq{cseq: 7, contacts: []string{"<sip:alice@192.0.2.10:5070;transport=udp>"}, expires: "600"}, "alice")
 
@@ -173,7 +151,7 @@ func TestRegistrarRegisterThenLookup(t *testing.T) {
 
 // lookup hands out copies: changing one does not change the store.
 func TestRegistrarLookupReturnsCopies(t *testing.T) {
-	r := newRegistrar(RegistrarConfig{}, newRegClock().now)
+	r := newRegistrar(RegistrarConfig{}, newFakeClock().now)
 	mustRegister(t, r, regReq{contacts: []string{"<sip:alice@192.0.2.10;transport=tcp>"}}, "alice")
 	bs := r.lookup("alice")
 	bs[0].Contact.UriParams.Add("transport", "udp")
@@ -185,7 +163,7 @@ func TestRegistrarLookupReturnsCopies(t *testing.T) {
 }
 
 func TestRegistrarRefreshUpdatesExpires(t *testing.T) {
-	clock := newRegClock()
+	clock := newFakeClock()
 	r := newRegistrar(RegistrarConfig{}, clock.now)
 	contact := []string{"<sip:alice@192.0.2.10:5070>"}
 	mustRegister(t, r, regReq{cseq: 1, contacts: contact, expires: "300"}, "alice")
@@ -236,7 +214,7 @@ func TestRegistrarExpiry(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clock := newRegClock()
+			clock := newFakeClock()
 			r := newRegistrar(RegistrarConfig{}, clock.now)
 			res := r.register(regReq{contacts: []string{tt.contact}, expires: tt.expires}.build(t), "alice")
 			if res.StatusCode != tt.code {
@@ -263,7 +241,7 @@ func TestRegistrarExpiry(t *testing.T) {
 }
 
 func TestRegistrarIntervalTooBrief(t *testing.T) {
-	r := newRegistrar(RegistrarConfig{MinExpires: 90 * time.Second}, newRegClock().now)
+	r := newRegistrar(RegistrarConfig{MinExpires: 90 * time.Second}, newFakeClock().now)
 	mustRegister(t, r, regReq{cseq: 1, contacts: []string{"<sip:alice@192.0.2.10>"}, expires: "600"}, "alice")
 
 	// One brief contact fails the whole request: the other contact is
@@ -304,7 +282,7 @@ func TestRegistrarRemove(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := newRegistrar(RegistrarConfig{}, newRegClock().now)
+			r := newRegistrar(RegistrarConfig{}, newFakeClock().now)
 			mustRegister(t, r, regReq{cseq: 1, contacts: []string{a}}, "alice")
 			mustRegister(t, r, regReq{cseq: 2, contacts: []string{b}}, "alice")
 			res := r.register(tt.req.build(t), "alice")
@@ -338,7 +316,7 @@ func TestRegistrarCSeqOrder(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clock := newRegClock()
+			clock := newFakeClock()
 			r := newRegistrar(RegistrarConfig{}, clock.now)
 			mustRegister(t, r, regReq{cseq: 5, contacts: contact, expires: "600"}, "alice")
 			before := r.lookup("alice")[0]
@@ -373,7 +351,7 @@ func TestRegistrarCSeqOrder(t *testing.T) {
 }
 
 func TestRegistrarBindingsExpire(t *testing.T) {
-	clock := newRegClock()
+	clock := newFakeClock()
 	r := newRegistrar(RegistrarConfig{}, clock.now)
 	mustRegister(t, r, regReq{callID: "a", contacts: []string{"<sip:alice@192.0.2.10>"}, expires: "120"}, "alice")
 	mustRegister(t, r, regReq{callID: "b", contacts: []string{"<sip:alice@192.0.2.11>"}, expires: "600"}, "alice")
@@ -411,7 +389,7 @@ func TestRegistrarToUser(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := newRegistrar(RegistrarConfig{}, newRegClock().now)
+			r := newRegistrar(RegistrarConfig{}, newFakeClock().now)
 			res := r.register(regReq{to: tt.to, contacts: []string{"<sip:x@192.0.2.10>"}}.build(t), tt.user)
 			if res.StatusCode != tt.code {
 				t.Fatalf("status = %d %s, want %d", res.StatusCode, res.Reason, tt.code)
@@ -424,7 +402,7 @@ func TestRegistrarToUser(t *testing.T) {
 }
 
 func TestRegistrarMaxContacts(t *testing.T) {
-	r := newRegistrar(RegistrarConfig{MaxContacts: 2}, newRegClock().now)
+	r := newRegistrar(RegistrarConfig{MaxContacts: 2}, newFakeClock().now)
 	c := func(i int) string { return fmt.Sprintf("<sip:alice@192.0.2.%d>", i) }
 	mustRegister(t, r, regReq{cseq: 1, contacts: []string{c(1), c(2)}}, "alice")
 
@@ -454,7 +432,7 @@ func TestRegistrarMaxContacts(t *testing.T) {
 }
 
 func TestRegistrarMaxUsers(t *testing.T) {
-	clock := newRegClock()
+	clock := newFakeClock()
 	r := newRegistrar(RegistrarConfig{MaxUsers: 2}, clock.now)
 	reg := func(user, expires string, cseq uint32) *sip.Response {
 		return r.register(regReq{to: user, cseq: cseq, contacts: []string{"<sip:" + user + "@192.0.2.10>"}, expires: expires}.build(t), user)
@@ -492,7 +470,7 @@ func TestRegistrarMaxUsers(t *testing.T) {
 // The sweep keeps the map bounded by live users even when expired users
 // are never looked up again.
 func TestRegistrarSweepsExpiredUsers(t *testing.T) {
-	clock := newRegClock()
+	clock := newFakeClock()
 	r := newRegistrar(RegistrarConfig{}, clock.now)
 	for i := range 1000 {
 		user := fmt.Sprintf("u%d", i)
@@ -510,7 +488,7 @@ func TestRegistrarSweepsExpiredUsers(t *testing.T) {
 }
 
 func TestRegistrarOKListsAllBindings(t *testing.T) {
-	clock := newRegClock()
+	clock := newFakeClock()
 	r := newRegistrar(RegistrarConfig{}, clock.now)
 	mustRegister(t, r, regReq{callID: "desk", contacts: []string{"<sip:alice@192.0.2.10:5070;transport=tcp>"}, expires: "600"}, "alice")
 	clock.advance(100 * time.Second)
@@ -555,7 +533,7 @@ func TestRegistrarContactForms(t *testing.T) {
 		"Content-Length: 0\r\n\r\n"
 	req := parseRegister(t, raw, "192.0.2.10:5070")
 	req.AppendHeader(sip.NewHeader("Contact", "<sip:alice@192.0.2.13>;expires=400"))
-	r := newRegistrar(RegistrarConfig{}, newRegClock().now)
+	r := newRegistrar(RegistrarConfig{}, newFakeClock().now)
 	res := r.register(req, "alice")
 	if res.StatusCode != 200 {
 		t.Fatalf("status %d %s", res.StatusCode, res.Reason)
@@ -635,14 +613,14 @@ func TestRegistrarMissingHeaders(t *testing.T) {
 		"CSeq: 1 REGISTER\r\n" +
 		"Contact: <sip:alice@192.0.2.10>\r\n" +
 		"Content-Length: 0\r\n\r\n"
-	r := newRegistrar(RegistrarConfig{}, newRegClock().now)
+	r := newRegistrar(RegistrarConfig{}, newFakeClock().now)
 	if res := r.register(parseRegister(t, raw, "192.0.2.10:5070"), "alice"); res.StatusCode != 400 {
 		t.Errorf("REGISTER without Call-ID: %d, want 400", res.StatusCode)
 	}
 }
 
 func TestRegistrarConcurrentUse(t *testing.T) {
-	r := newRegistrar(RegistrarConfig{}, newRegClock().now)
+	r := newRegistrar(RegistrarConfig{}, newFakeClock().now)
 	var wg sync.WaitGroup
 	for i := range 8 {
 		user := fmt.Sprintf("u%d", i)
@@ -678,7 +656,7 @@ func TestRegistrarInvalidContact(t *testing.T) {
 		"<tel:>",  // nothing after the scheme
 	} {
 		t.Run(contact, func(t *testing.T) {
-			r := newRegistrar(RegistrarConfig{}, newRegClock().now)
+			r := newRegistrar(RegistrarConfig{}, newFakeClock().now)
 			res := r.register(regReq{contacts: []string{contact}}.build(t), "alice")
 			if res.StatusCode != 400 {
 				t.Errorf("status = %d %s, want 400", res.StatusCode, res.Reason)
