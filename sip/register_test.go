@@ -224,3 +224,40 @@ func TestRegisterTrustsOnlyTheRegistrar(t *testing.T) {
 		t.Errorf("a direct call from a stranger was not refused with 403: %v\n%s", err, out)
 	}
 }
+
+// Accounts register side by side, each with its own state: one refused
+// does not hold back the other.
+func TestRegisterTwoAccounts(t *testing.T) {
+	k1 := startKamailio(t, kamailioOpts{User: "agent", Password: "one"})
+	k2 := startKamailio(t, kamailioOpts{Realm: "sip.twilio.com", User: "agent", Password: "two", Proxy407: true})
+	acct := func(name string, k *kamailio, password string) sip.Account {
+		proxy := mustURI(t, "sip:"+k.Addr())
+		return sip.Account{Name: name, Registrar: mustURI(t, "sip:sipagent.test"), Proxy: &proxy,
+			Username: "agent", Password: password, Expires: time.Hour, Agent: notCalled(t)}
+	}
+	srv := startServer(t, nil, func(c *sip.Config) {
+		c.Accounts = []sip.Account{acct("pbx", k1, "one"), acct("twilio", k2, "wrong")}
+		c.RegisterRetry = sip.RetryTiming{AuthMin: time.Minute, AuthMax: time.Minute}
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st := srv.Registrations()
+		if st[0].State == sip.RegRegistered && st[1].State == sip.RegRefused {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("states %q and %q, want registered and refused", st[0].State, st[1].State)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cs := k1.WaitContacts(t, "agent", 1, 5*time.Second)
+	if !strings.HasPrefix(cs[0].URI, "sip:agent@") {
+		t.Errorf("first account's contact %q", cs[0].URI)
+	}
+	if got := k2.Contacts(t, "agent"); len(got) != 0 {
+		t.Errorf("refused account holds %+v", got)
+	}
+	if c := srv.Registrations()[1]; c.AOR != "sip:agent@sipagent.test" || !strings.Contains(c.LastError, "407") {
+		t.Errorf("refused account status %+v", c)
+	}
+}
