@@ -6,28 +6,28 @@ import (
 	"time"
 )
 
-// failLimiter blocks a source address for a while after repeated
-// authentication failures, so that password guessing (svcrack and its
-// kin) gets a handful of tries, not thousands. A blocked source gets the
-// same refusal whatever it sends, the right password included, so the
-// limiter leaks nothing either.
-//
-// Sources are IPv4 addresses or IPv6 /64 prefixes: one IPv6 host
-// usually holds a whole /64 and could otherwise guess from a fresh
-// address every few tries.
+// failLimiter blocks a key (a source address, a user name) for a while
+// after repeated authentication failures, so that password guessing
+// (svcrack and its kin) gets a handful of tries, not thousands. A blocked
+// key gets the same refusal whatever it sends, the right password
+// included, so the limiter leaks nothing either.
 //
 // The table is bounded: when it is full, expired entries go, and if none
 // have expired an eighth of the unblocked ones make room, so a flood of
 // spoofed sources costs bounded memory and amortised constant time.
-type failLimiter struct {
-	max    int           // failures within window that trigger a block
-	window time.Duration // how long a failure counts
-	block  time.Duration // how long a block lasts
-	limit  int           // most sources tracked
-	now    func() time.Time
+// Blocks are never evicted: with a table full of blocks, new keys go
+// untracked until one expires (the user-name limiter still catches a
+// guesser spread over many addresses).
+type failLimiter[K comparable] struct {
+	max       int           // failures within window that trigger a block
+	window    time.Duration // how long a failure counts
+	block     time.Duration // how long a block lasts
+	limit     int           // most keys tracked
+	now       func() time.Time
+	normalize func(K) K // the unit limited, e.g. an IPv6 /64; nil: the key itself
 
 	mu    sync.Mutex
-	bySrc map[netip.Addr]*failRecord
+	byKey map[K]*failRecord
 }
 
 type failRecord struct {
@@ -39,9 +39,18 @@ type failRecord struct {
 
 const maxTrackedSources = 10000
 
-func newFailLimiter(max int, window, block time.Duration, now func() time.Time) *failLimiter {
-	return &failLimiter{max: max, window: window, block: block, limit: maxTrackedSources, now: now,
-		bySrc: make(map[netip.Addr]*failRecord)}
+// newFailLimiter limits source addresses: IPv4 addresses or IPv6 /64
+// prefixes, since one IPv6 host usually holds a whole /64 and could
+// otherwise guess from a fresh address every few tries.
+func newFailLimiter(max int, window, block time.Duration, now func() time.Time) *failLimiter[netip.Addr] {
+	l := newKeyLimiter[netip.Addr](max, window, block, now)
+	l.normalize = limitKey
+	return l
+}
+
+func newKeyLimiter[K comparable](max int, window, block time.Duration, now func() time.Time) *failLimiter[K] {
+	return &failLimiter[K]{max: max, window: window, block: block, limit: maxTrackedSources, now: now,
+		byKey: make(map[K]*failRecord)}
 }
 
 // limitKey is the unit a source is limited by.
@@ -53,37 +62,45 @@ func limitKey(src netip.Addr) netip.Addr {
 	return src.Unmap()
 }
 
-// blocked reports whether src is blocked now.
-func (l *failLimiter) blocked(src netip.Addr) bool {
-	src = limitKey(src)
+// blocked reports whether key is blocked now.
+func (l *failLimiter[K]) blocked(key K) bool {
+	if l.normalize != nil {
+		key = l.normalize(key)
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	r := l.bySrc[src]
+	r := l.byKey[key]
 	return r != nil && l.now().Before(r.blockedUntil)
 }
 
-// fail records a failure from src of the request identified by key and
-// reports whether it started a block. A retransmission of the request
-// that failed last (the same key) is not counted again: without a
-// response (drop mode) every retransmission of a mistyped password
-// would otherwise count.
-func (l *failLimiter) fail(src netip.Addr, key string) (startedBlock bool) {
-	src = limitKey(src)
+// fail records a failure for key of the attempt identified by attempt
+// and reports whether it started a block. A retransmission of the
+// attempt that failed last is not counted again: without a response
+// (drop mode) every retransmission of a mistyped password would
+// otherwise count. attempt must change with every guess (it includes
+// the credentials), or a guesser could repeat one attempt name for ever.
+func (l *failLimiter[K]) fail(key K, attempt string) (startedBlock bool) {
+	if l.normalize != nil {
+		key = l.normalize(key)
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
-	r := l.bySrc[src]
+	r := l.byKey[key]
 	if r == nil {
-		if len(l.bySrc) >= l.limit {
+		if len(l.byKey) >= l.limit {
 			l.evict(now)
+			if len(l.byKey) >= l.limit {
+				return false // all blocked; see the type's comment
+			}
 		}
 		r = &failRecord{windowStart: now}
-		l.bySrc[src] = r
+		l.byKey[key] = r
 	}
-	if now.Before(r.blockedUntil) || (key != "" && key == r.lastKey) {
+	if now.Before(r.blockedUntil) || (attempt != "" && attempt == r.lastKey) {
 		return false
 	}
-	r.lastKey = key
+	r.lastKey = attempt
 	if now.Sub(r.windowStart) > l.window {
 		r.failures, r.windowStart = 0, now
 	}
@@ -98,35 +115,27 @@ func (l *failLimiter) fail(src netip.Addr, key string) (startedBlock bool) {
 // evict drops every stale entry and, if that frees nothing, an eighth of
 // the unblocked entries (which ones is up to map order: none has a claim
 // over another). Called with l.mu held and the table full.
-func (l *failLimiter) evict(now time.Time) {
-	for src, r := range l.bySrc {
+func (l *failLimiter[K]) evict(now time.Time) {
+	for k, r := range l.byKey {
 		end := r.windowStart.Add(l.window)
 		if r.blockedUntil.After(end) {
 			end = r.blockedUntil
 		}
 		if !end.After(now) {
-			delete(l.bySrc, src)
+			delete(l.byKey, k)
 		}
 	}
-	if len(l.bySrc) < l.limit {
+	if len(l.byKey) < l.limit {
 		return
 	}
 	drop := max(l.limit/8, 1)
-	for src, r := range l.bySrc {
+	for k, r := range l.byKey {
 		if drop == 0 {
 			return
 		}
 		if !now.Before(r.blockedUntil) {
-			delete(l.bySrc, src)
+			delete(l.byKey, k)
 			drop--
 		}
-	}
-	// Everything is blocked: the oldest blocks give way.
-	for src := range l.bySrc {
-		if drop == 0 {
-			return
-		}
-		delete(l.bySrc, src)
-		drop--
 	}
 }

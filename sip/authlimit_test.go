@@ -20,7 +20,7 @@ func limAddr(i int) netip.Addr {
 }
 
 // failN records n failures from src and returns how many started a block.
-func failN(l *failLimiter, src netip.Addr, n int) int {
+func failN(l *failLimiter[netip.Addr], src netip.Addr, n int) int {
 	started := 0
 	for range n {
 		if l.fail(src, nextKey()) {
@@ -151,7 +151,7 @@ func TestFailLimiterTableBounded(t *testing.T) {
 	// A flood of one-off failures from many sources stays within the limit.
 	for i := range 1000 {
 		l.fail(limAddr(i), nextKey())
-		if n := len(l.bySrc); n > l.limit {
+		if n := len(l.byKey); n > l.limit {
 			t.Fatalf("%d sources tracked after %d, limit %d", n, i+1, l.limit)
 		}
 	}
@@ -165,7 +165,7 @@ func TestFailLimiterTableBounded(t *testing.T) {
 	if !l.blocked(limA) {
 		t.Fatal("a flood of other sources unblocked a blocked source")
 	}
-	if n := len(l.bySrc); n > l.limit {
+	if n := len(l.byKey); n > l.limit {
 		t.Fatalf("%d sources tracked, limit %d", n, l.limit)
 	}
 
@@ -176,7 +176,7 @@ func TestFailLimiterTableBounded(t *testing.T) {
 		l.fail(limAddr(5000+i), nextKey())
 	}
 	for i := range l.limit {
-		if _, ok := l.bySrc[limAddr(5000+i)]; !ok {
+		if _, ok := l.byKey[limAddr(5000+i)]; !ok {
 			t.Fatalf("new source %d was evicted while expired entries were kept", i)
 		}
 	}
@@ -211,7 +211,7 @@ func TestFailLimiterConcurrentUse(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if n := len(l.bySrc); n > l.limit {
+	if n := len(l.byKey); n > l.limit {
 		t.Errorf("%d sources tracked, limit %d", n, l.limit)
 	}
 }

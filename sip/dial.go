@@ -78,6 +78,10 @@ func (s *Server) placeCall(ctx context.Context, b Binding, ag agent.Agent) (*Cal
 		ctx, cancel = context.WithTimeout(ctx, DefaultRingTimeout)
 		defer cancel()
 	}
+	// Shutdown cancels a call still ringing (with CANCEL).
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(s.drainCtx, cancel)()
 	ep := s.outboundEndpoint(b)
 	if ep.port == 0 {
 		return nil, fmt.Errorf("sip: no %s listener to call %s from", b.Transport, b.User)

@@ -32,6 +32,7 @@ func (r *registration) keepAlive() {
 		if cerr != nil {
 			return // the connection watch re-registers
 		}
+		defer func() { _, _ = conn.TryClose() }() // GetConnection took a reference
 		w, ok := conn.(io.Writer)
 		if !ok {
 			return
@@ -49,8 +50,12 @@ func (r *registration) connAlive() bool {
 	r.mu.Lock()
 	dest := r.dest
 	r.mu.Unlock()
-	_, err := r.srv.ua.TransportLayer().GetConnection(r.acct.Transport, dest.String())
-	return err == nil
+	conn, err := r.srv.ua.TransportLayer().GetConnection(r.acct.Transport, dest.String())
+	if err != nil {
+		return false
+	}
+	_, _ = conn.TryClose() // GetConnection took a reference; the pool keeps its own
+	return true
 }
 
 // udpConnFor returns the UDP listener bound to port, or nil.

@@ -74,6 +74,11 @@ func (c *AuthConfig) applyDefaults() {
 	}
 }
 
+// userFailuresFactor: a user name is blocked after this many times the
+// per-address failure limit, from any mix of addresses. Higher than per
+// address, because a block locks the real user out too.
+const userFailuresFactor = 4
+
 // policy decides who may call in and who may register. It is built once
 // by NewServer and read-only afterwards, apart from its limiter.
 type policy struct {
@@ -81,7 +86,10 @@ type policy struct {
 	peers   []Peer
 	users   map[string]digest.Secret
 	digest  *digest.Server // nil when no users are configured
-	limiter *failLimiter
+	limiter *failLimiter[netip.Addr]
+	// byUser limits guesses at one user name from many addresses: a
+	// guesser with a block of IPv6 /64s, or a botnet.
+	byUser *failLimiter[string]
 }
 
 func newPolicy(cfg AuthConfig, peers []Peer, users []User) (*policy, error) {
@@ -91,6 +99,7 @@ func newPolicy(cfg AuthConfig, peers []Peer, users []User) (*policy, error) {
 		peers:   peers,
 		users:   make(map[string]digest.Secret, len(users)),
 		limiter: newFailLimiter(cfg.MaxFailures, cfg.FailureWindow, cfg.BlockFor, time.Now),
+		byUser:  newKeyLimiter[string](userFailuresFactor*cfg.MaxFailures, cfg.FailureWindow, cfg.BlockFor, time.Now),
 	}
 	for _, u := range users {
 		if u.Username == "" {
@@ -137,8 +146,13 @@ func (s *Server) admitCaller(req *sip.Request, tx sip.ServerTransaction, log *sl
 	if name := s.policy.peer(src); name != "" {
 		return agent.Caller{Kind: agent.CallerPeer, Name: name}, true
 	}
+	// The registrar is trusted only with calls for its own account: other
+	// customers of a shared registrar (a Twilio SIP Domain's platform)
+	// must not reach the other agents through it.
 	if name := s.accounts.registrarSource(src); name != "" {
-		return agent.Caller{Kind: agent.CallerAccount, Name: name}, true
+		if r := s.accounts.match(req.Recipient, req.To()); r != nil && r.acct.Name == name {
+			return agent.Caller{Kind: agent.CallerAccount, Name: name}, true
+		}
 	}
 	user, ok := s.authenticate(req, tx, log)
 	if !ok {
@@ -177,6 +191,12 @@ func (s *Server) authenticate(req *sip.Request, tx sip.ServerTransaction, log *s
 		s.challenge(req, tx, false)
 		return "", false
 	}
+	claimed := digest.Username(h.Value())
+	if claimed != "" && p.byUser.blocked(claimed) {
+		log.Debug("refused: user name is blocked after authentication failures", "method", req.Method, "source", req.Source())
+		s.refuse(req, tx)
+		return "", false
+	}
 	res := p.digest.Check(string(req.Method), h.Value(), p.lookup)
 	switch res.Outcome {
 	case digest.OK:
@@ -190,9 +210,16 @@ func (s *Server) authenticate(req *sip.Request, tx sip.ServerTransaction, log *s
 	// The limiter bounds these lines per source; spoofed sources cannot
 	// get past its table, which is bounded too.
 	log.Info("authentication failed", "method", req.Method, "source", req.Source(), "reason", res.Reason())
-	if p.limiter.fail(src, requestKey(req)) {
+	// A retransmission carries the same request and credentials; a new
+	// guess changes the response, so it counts even on the same CSeq.
+	attempt := requestKey(req) + "\x00" + h.Value()
+	if p.limiter.fail(src, attempt) {
 		log.Warn("blocking source after repeated authentication failures",
 			"source", src.String(), "failures", p.cfg.MaxFailures, "within", p.cfg.FailureWindow, "for", p.cfg.BlockFor)
+	}
+	if claimed != "" && p.byUser.fail(claimed, attempt) {
+		log.Warn("blocking user name after repeated authentication failures from several addresses",
+			"user", claimed, "failures", userFailuresFactor*p.cfg.MaxFailures, "within", p.cfg.FailureWindow, "for", p.cfg.BlockFor)
 	}
 	s.refuse(req, tx)
 	return "", false

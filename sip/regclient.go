@@ -117,9 +117,18 @@ func (r *registration) run() {
 	netBackoff := backoff{min: r.timing.Min, max: r.timing.Max}
 	authBackoff := backoff{min: r.timing.AuthMin, max: r.timing.AuthMax}
 	registered := false
+	var boundUntil time.Time // until when the registrar may hold our Contact
 	for {
 		granted, err := r.attempt(r.ctx, false)
+		if err == nil {
+			boundUntil = time.Now().Add(granted)
+		}
 		if r.ctx.Err() != nil {
+			if err != nil {
+				// Stopped mid-exchange: the registrar may have bound us
+				// before the answer came back.
+				boundUntil = time.Now().Add(r.expires)
+			}
 			break
 		}
 		var wait time.Duration
@@ -154,11 +163,14 @@ func (r *registration) run() {
 			break
 		}
 	}
-	if registered {
+	// A failed refresh leaves the last binding in place until it
+	// expires, so it is removed too (RFC 3261 s.10.2.2).
+	if time.Now().Before(boundUntil) {
 		r.unregister()
 	}
 	r.mu.Lock()
 	r.st.State, r.st.Until, r.st.Retry = RegUnregistered, time.Time{}, time.Time{}
+	r.registrarIP = netip.Addr{} // no longer ours to trust
 	r.mu.Unlock()
 }
 
@@ -183,6 +195,9 @@ func (r *registration) setRegistered(granted time.Duration) {
 func (r *registration) setFailed(state string, err error, wait time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if state == RegRefused {
+		r.registrarIP = netip.Addr{} // not registered: calls from it are not ours
+	}
 	r.st.State = state
 	r.st.Until = time.Time{}
 	r.st.Retry = time.Now().Add(wait)
@@ -235,8 +250,12 @@ func (r *registration) stop() { r.cancel() }
 // attempt runs one registration exchange: challenges, stale nonces, 423
 // and a NAT correction each cost a round. unregister asks for Expires: 0.
 func (r *registration) attempt(ctx context.Context, unregister bool) (time.Duration, error) {
-	if err := r.resolve(); err != nil {
-		return 0, err
+	// Unregistering reuses the last destination: at shutdown a DNS
+	// lookup would only add delay.
+	if !unregister || !r.dest.IsValid() {
+		if err := r.resolve(ctx); err != nil {
+			return 0, err
+		}
 	}
 	answeredFresh := false // our last credentials answered a challenge to the request before
 	stales := 0
@@ -317,12 +336,12 @@ func (r *registration) attempt(ctx context.Context, unregister bool) (time.Durat
 
 // resolve works out, once per attempt, where REGISTERs go and which of
 // our addresses the registrar can reach. A DNS failure is transient.
-func (r *registration) resolve() error {
+func (r *registration) resolve(ctx context.Context) error {
 	target := r.acct.Registrar
 	if r.acct.Proxy != nil {
 		target = *r.acct.Proxy
 	}
-	ip, err := resolveHost(target.Host)
+	ip, err := resolveHostContext(ctx, target.Host)
 	if err != nil {
 		return transient("resolving %s: %v", target.Host, err)
 	}

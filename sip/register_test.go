@@ -261,3 +261,21 @@ func TestRegisterTwoAccounts(t *testing.T) {
 		t.Errorf("refused account status %+v", c)
 	}
 }
+
+// The registrar's address is trusted only with calls for the account:
+// other users of a shared registrar (another Twilio customer dialling
+// sip:sales@sipagent) do not reach other agents through it.
+func TestRegistrarTrustedOnlyForTheAccount(t *testing.T) {
+	k := startKamailio(t, kamailioOpts{User: "agent", Password: "pw"})
+	rec := newRecorder()
+	srv := regServer(t, k, sip.Account{Password: "pw", Expires: time.Hour, Agent: rec},
+		func(c *sip.Config) { c.Router = sip.Routes{{Name: "any", Agent: notCalled(t)}} })
+	waitState(t, srv, sip.RegRegistered, 10*time.Second)
+	// Straight from kamailio's address (127.0.0.1), not through it.
+	p := dialRaw(t, srv, "udp")
+	other := rawReq{Method: "INVITE", User: "sales", Body: rawOffer(freeEvenPortPair(t), "0")}
+	if res := p.do(&other); res.StatusCode != 403 {
+		t.Errorf("a call for another user from the registrar's address: %d, want 403", res.StatusCode)
+	}
+	waitIdle(t, srv)
+}

@@ -78,6 +78,11 @@ type Server struct {
 	udpConns  []*recordingConn // to answer what sipgo cannot parse
 	draining  bool             // no new calls; guarded by mu so admit and Shutdown agree
 
+	// drainCtx is cancelled when draining starts: calls still ringing
+	// out (Dial) are cancelled then, as Shutdown cannot hang them up.
+	drainCtx   context.Context
+	startDrain context.CancelFunc
+
 	closeOnce sync.Once
 }
 
@@ -156,15 +161,18 @@ func NewServer(cfg Config) (*Server, error) {
 		_ = ua.Close()
 		return nil, fmt.Errorf("sip: %w", err)
 	}
+	drainCtx, startDrain := context.WithCancel(context.Background())
 	s := &Server{
-		cfg:    cfg,
-		log:    cfg.Logger,
-		ua:     ua,
-		srv:    srv,
-		client: client,
-		calls:  newRegistry(),
-		policy: pol,
-		allow:  allowedMethods,
+		drainCtx:   drainCtx,
+		startDrain: startDrain,
+		cfg:        cfg,
+		log:        cfg.Logger,
+		ua:         ua,
+		srv:        srv,
+		client:     client,
+		calls:      newRegistry(),
+		policy:     pol,
+		allow:      allowedMethods,
 
 		limitLog:   logEvery{every: limitLogEvery},
 		refusedLog: logEvery{every: limitLogEvery},
@@ -295,6 +303,7 @@ func (s *Server) setDraining() {
 	s.mu.Lock()
 	s.draining = true
 	s.mu.Unlock()
+	s.startDrain()
 }
 
 func (s *Server) isDraining() bool {
@@ -411,17 +420,21 @@ func (s *Server) onAck(req *sip.Request, tx sip.ServerTransaction) {
 }
 
 func resolveHost(h string) (netip.Addr, error) {
+	return resolveHostContext(context.Background(), h)
+}
+
+// resolveHostContext returns h's first address (A or AAAA; SRV is not
+// used), giving up when ctx ends.
+func resolveHostContext(ctx context.Context, h string) (netip.Addr, error) {
 	if ip, err := netip.ParseAddr(h); err == nil {
 		return ip.Unmap(), nil
 	}
-	ips, err := net.LookupIP(h)
+	ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", h)
 	if err != nil {
 		return netip.Addr{}, err
 	}
-	for _, ip := range ips {
-		if a, ok := netip.AddrFromSlice(ip); ok {
-			return a.Unmap(), nil
-		}
+	if len(ips) == 0 {
+		return netip.Addr{}, fmt.Errorf("%s has no address", h)
 	}
-	return netip.Addr{}, fmt.Errorf("%s has no address", h)
+	return ips[0].Unmap(), nil
 }

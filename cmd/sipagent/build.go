@@ -68,7 +68,7 @@ func build(cfg *config.Config, log *slog.Logger) (*sip.Server, error) {
 		MaxCalls:     cfg.Limits.MaxCalls,
 		Router:       routes,
 		Logger:       log,
-		Peers:        peers(cfg),
+		Peers:        peers(cfg, log),
 		Users:        users(cfg),
 		Auth: sip.AuthConfig{
 			Realm:         cfg.Auth.Realm,
@@ -91,10 +91,15 @@ func build(cfg *config.Config, log *slog.Logger) (*sip.Server, error) {
 	return srv, nil
 }
 
-func peers(cfg *config.Config) []sip.Peer {
+func peers(cfg *config.Config, log *slog.Logger) []sip.Peer {
 	out := make([]sip.Peer, len(cfg.Peers))
 	for i, p := range cfg.Peers {
 		out[i] = sip.Peer{Name: p.Name, Nets: cfg.PeerPrefixes(i)}
+		for _, n := range out[i].Nets {
+			if n.Bits() == 0 {
+				log.Warn("a peer covers every address: anyone may call in without credentials", "peer", p.Name, "addresses", n.String())
+			}
+		}
 	}
 	return out
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/sipagent/sipagent/sip"
@@ -53,6 +54,9 @@ func serveStatus(addr string, srv *sip.Server, log *slog.Logger) (*http.Server, 
 		}
 	}()
 	log.Info("status endpoint", "url", "http://"+ln.Addr().String()+"/status")
+	if ap, err := netip.ParseAddrPort(ln.Addr().String()); err == nil && !ap.Addr().IsLoopback() {
+		log.Warn("the status endpoint is reachable beyond this machine and has no authentication", "addr", ln.Addr().String())
+	}
 	return hs, nil
 }
 

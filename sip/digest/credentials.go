@@ -164,3 +164,14 @@ func unescape(s string) string {
 	}
 	return b.String()
 }
+
+// Username returns the username parameter of an Authorization value, or
+// "" when the value does not parse. It lets a caller count failures per
+// claimed user name; it authenticates nothing.
+func Username(authorization string) string {
+	c, err := parseCredentials(authorization)
+	if err != nil {
+		return ""
+	}
+	return c.username
+}

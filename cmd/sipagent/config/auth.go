@@ -145,6 +145,17 @@ func (c *Config) validateAuthTuning() error {
 	if c.Auth.MaxFailures < 1 {
 		return &Error{Key: "auth.max_failures", Msg: "must be at least 1"}
 	}
+	if c.Auth.FailureWindow.D() < time.Second {
+		return &Error{Key: "auth.failure_window", Msg: "must be 1s or more"}
+	}
+	if c.Auth.BlockFor.D() < time.Second {
+		return &Error{Key: "auth.block_for", Msg: "must be 1s or more"}
+	}
+	for i, u := range c.Users {
+		if u.Password == "" && !(u.HA1 != "" && seen["MD5"]) && !(u.HA1SHA256 != "" && seen["SHA-256"]) {
+			return &Error{Key: fmt.Sprintf("users[%d]", i), Msg: "has no secret for any algorithm in auth.algorithms: give a password, or an HA1 for an offered algorithm"}
+		}
+	}
 	if c.Auth.NonceLifetime.D() < 10*time.Second {
 		return &Error{Key: "auth.nonce_lifetime", Msg: "must be 10s or more"}
 	}
@@ -194,6 +205,9 @@ func (c *Config) validateAccount(i int, names map[string]bool) error {
 	}
 	if !c.listensOn(a.Transport) {
 		return &Error{Key: key + ".transport", Msg: fmt.Sprintf("%s needs a %s listener in sip.listen", a.Transport, a.Transport)}
+	}
+	if a.KeepAlive.D() < 5*time.Second {
+		return &Error{Key: key + ".keepalive", Msg: "must be 5s or more"}
 	}
 	if a.Expires < 10 || a.Expires > 86400 {
 		return &Error{Key: key + ".expires", Msg: fmt.Sprintf("%d seconds is out of range 10-86400", a.Expires)}

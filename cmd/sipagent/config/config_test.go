@@ -102,6 +102,10 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{"account password", "accounts: [{name: t, registrar: \"sip:example.com\", username: agent, agent: demo}]\n" + base, "accounts[0].password"},
 		{"account expires", "accounts: [{name: t, registrar: \"sip:example.com\", username: agent, password: x, expires: 5, agent: demo}]\n" + base, "accounts[0].expires"},
 		{"http listen", "http: {listen: nohost}\n" + base, "http.listen"},
+		{"block_for too short", "auth: {block_for: 1ns}\n" + base, "auth.block_for"},
+		{"failure_window too short", "auth: {failure_window: 10ms}\n" + base, "auth.failure_window"},
+		{"ha1 without md5", "auth: {algorithms: [SHA-256]}\nusers: [{username: a, ha1: 0123456789abcdef0123456789abcdef}]\n" + noPeers, "users[0]"},
+		{"keepalive too short", "accounts: [{name: t, registrar: \"sip:example.com\", username: agent, password: x, keepalive: 1ms, agent: demo}]\n" + base, "accounts[0].keepalive"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
