@@ -123,6 +123,11 @@ failure, 2 on bad flags or configuration.
 			return exitConfig
 		}
 	}
+	// Signals are caught from before the first socket opens: a stop
+	// request that arrives during start-up still gets a clean shutdown.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
 	if err := app.Start(); err != nil {
 		log.Error("start failed", "error", err)
 		return exitFailed
@@ -138,8 +143,6 @@ failure, 2 on bad flags or configuration.
 	}
 	log.Info("sipagent started", "version", version)
 
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	sig := <-sigs
 	log.Info("stopping", "signal", sig.String(), "drain", cfg.Shutdown.Drain.D())
 	signal.Stop(sigs)

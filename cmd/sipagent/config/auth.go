@@ -152,7 +152,8 @@ func (c *Config) validateAuthTuning() error {
 		return &Error{Key: "auth.block_for", Msg: "must be 1s or more"}
 	}
 	for i, u := range c.Users {
-		if u.Password == "" && !(u.HA1 != "" && seen["MD5"]) && !(u.HA1SHA256 != "" && seen["SHA-256"]) {
+		usable := u.Password != "" || (u.HA1 != "" && seen["MD5"]) || (u.HA1SHA256 != "" && seen["SHA-256"])
+		if !usable {
 			return &Error{Key: fmt.Sprintf("users[%d]", i), Msg: "has no secret for any algorithm in auth.algorithms: give a password, or an HA1 for an offered algorithm"}
 		}
 	}
