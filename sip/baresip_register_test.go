@@ -73,16 +73,7 @@ func TestBaresipRegistersAndIsCalled(t *testing.T) {
 		Codecs:  "PCMU",
 		Mic:     make([]int16, samples(6*time.Second)),
 	})
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if users, _ := srv.RegistrarCount(); users == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("baresip did not register:\n%s", ph.output())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitRegistered(t, srv, ph)
 
 	signal := testSignal()
 	played := make(chan error, 1)
@@ -119,5 +110,13 @@ func TestBaresipRegistersAndIsCalled(t *testing.T) {
 
 	if _, err := srv.Dial(dialCtx, "bob", player); !errors.Is(err, sip.ErrNotRegistered) {
 		t.Errorf("Dial to a user with no contact: %v, want ErrNotRegistered", err)
+	}
+}
+
+// waitRegistered waits until sipagent's registrar holds ph's contact.
+func waitRegistered(t *testing.T, srv *sip.Server, ph *phone) {
+	t.Helper()
+	if !eventually(10*time.Second, func() bool { users, _ := srv.RegistrarCount(); return users == 1 }) {
+		t.Fatalf("baresip did not register:\n%s", ph.output())
 	}
 }

@@ -118,13 +118,27 @@ func (w *testWriter) stop() {
 // waitIdle waits until the server has no calls left.
 func waitIdle(t *testing.T, srv *sip.Server) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for srv.ActiveCalls() != 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d calls still active", srv.ActiveCalls())
-		}
-		time.Sleep(10 * time.Millisecond)
+	if !eventually(10*time.Second, func() bool { return srv.ActiveCalls() == 0 }) {
+		t.Fatalf("%d calls still active", srv.ActiveCalls())
 	}
+}
+
+// eventually checks cond every 10 ms until it holds or d has passed, and
+// reports whether it held: for state sipagent or a peer reaches with no
+// event to wait on (a registration, a location table).
+func eventually(d time.Duration, cond func() bool) bool {
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.NewTimer(d)
+	defer deadline.Stop()
+	for !cond() {
+		select {
+		case <-tick.C:
+		case <-deadline.C:
+			return cond()
+		}
+	}
+	return true
 }
 
 // freePortOn returns a port on host the OS considers free for network.

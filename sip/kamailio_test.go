@@ -429,14 +429,8 @@ func (k *kamailio) Count(substr string) int {
 // (KSAVED) are written after the response is sent: a test that has just
 // read a response counts with WaitCount, not Count.
 func (k *kamailio) WaitCount(substr string, n int, d time.Duration) int {
-	deadline := time.Now().Add(d)
-	for {
-		got := k.Count(substr)
-		if got >= n || time.Now().After(deadline) {
-			return got
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	eventually(d, func() bool { return k.Count(substr) >= n })
+	return k.Count(substr)
 }
 
 // Logs is kamailio's output so far, for failure messages.
@@ -565,20 +559,19 @@ func (k *kamailio) contacts(aor string) ([]kamContact, error) {
 // returns them; it fails the test if that takes longer than d.
 func (k *kamailio) WaitContacts(t *testing.T, user string, n int, d time.Duration) []kamContact {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		cs, err := k.contacts(user)
-		if err != nil {
-			t.Fatalf("kamailio location table: %v", err)
-		}
-		if len(cs) == n {
-			return cs
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("kamailio: %d contacts for %s after %v, want %d: %+v", len(cs), user, d, n, cs)
-		}
-		time.Sleep(20 * time.Millisecond)
+	var cs []kamContact
+	var err error
+	ok := eventually(d, func() bool {
+		cs, err = k.contacts(user)
+		return err != nil || len(cs) == n
+	})
+	if err != nil {
+		t.Fatalf("kamailio location table: %v", err)
 	}
+	if !ok {
+		t.Fatalf("kamailio: %d contacts for %s after %v, want %d: %+v", len(cs), user, d, n, cs)
+	}
+	return cs
 }
 
 // kamRegClient is a hand-written registration client (UDP or TCP) for

@@ -77,13 +77,7 @@ func TestShutdownCancelsRingingDial(t *testing.T) {
 		Account: "regint=60;auth_pass=" + alicePassword,
 		Mic:     make([]int16, samples(time.Second)),
 	})
-	deadline := time.Now().Add(10 * time.Second)
-	for users, _ := srv.RegistrarCount(); users != 1; users, _ = srv.RegistrarCount() {
-		if time.Now().After(deadline) {
-			t.Fatalf("baresip did not register:\n%s", ph.output())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitRegistered(t, srv, ph)
 	dialed := make(chan error, 1)
 	go func() {
 		_, err := srv.Dial(ctx, "alice", notCalled(t))

@@ -54,17 +54,11 @@ func mustURI(t *testing.T, s string) siplib.Uri {
 // waitState polls the account's status until it reaches state.
 func waitState(t *testing.T, srv *sip.Server, state string, d time.Duration) sip.RegistrationStatus {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for {
+	if !eventually(d, func() bool { return srv.Registrations()[0].State == state }) {
 		st := srv.Registrations()[0]
-		if st.State == state {
-			return st
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("registration state %q after %v, want %q (error %q)", st.State, d, state, st.LastError)
-		}
-		time.Sleep(20 * time.Millisecond)
+		t.Fatalf("registration state %q after %v, want %q (error %q)", st.State, d, state, st.LastError)
 	}
+	return srv.Registrations()[0]
 }
 
 // waitCount waits until kamailio has logged marker n times.
@@ -239,16 +233,12 @@ func TestRegisterTwoAccounts(t *testing.T) {
 		c.Accounts = []sip.Account{acct("pbx", k1, "one"), acct("twilio", k2, "wrong")}
 		c.RegisterRetry = sip.RetryTiming{AuthMin: time.Minute, AuthMax: time.Minute}
 	})
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	if !eventually(10*time.Second, func() bool {
 		st := srv.Registrations()
-		if st[0].State == sip.RegRegistered && st[1].State == sip.RegRefused {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("states %q and %q, want registered and refused", st[0].State, st[1].State)
-		}
-		time.Sleep(20 * time.Millisecond)
+		return st[0].State == sip.RegRegistered && st[1].State == sip.RegRefused
+	}) {
+		st := srv.Registrations()
+		t.Fatalf("states %q and %q, want registered and refused", st[0].State, st[1].State)
 	}
 	cs := k1.WaitContacts(t, "agent", 1, 5*time.Second)
 	if !strings.HasPrefix(cs[0].URI, "sip:agent@") {
