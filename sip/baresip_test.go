@@ -50,8 +50,11 @@ type phoneConfig struct {
 	// (default: no registration); AOR replaces sip:test@127.0.0.1.
 	AOR     string
 	Account string
-	Codecs  string  // the account's audio_codecs; default "PCMU,PCMA"
-	Mic     []int16 // the microphone, 8 kHz; the call ends where it ends
+	// Calls is how many calls at once need RTP ports (a transfer makes a
+	// second one); default 1.
+	Calls  int
+	Codecs string  // the account's audio_codecs; default "PCMU,PCMA"
+	Mic    []int16 // the microphone, 8 kHz; the call ends where it ends
 }
 
 // phone is one running baresip process. Its output is kept line by line
@@ -100,7 +103,7 @@ func startBaresip(t *testing.T, ctx context.Context, pc phoneConfig) *phone {
 		t.Fatal(err)
 	}
 	micPath := filepath.Join(dir, "mic.wav")
-	rtp := freeEvenPortPair(t)
+	rtp := freeEvenPortsOn(t, "127.0.0.1", 2*max(pc.Calls, 1))
 	// net_interface takes the address: libre finds no usable "lo"
 	// ("net: lo: could not get IPv4 address"). sip_listen port 0 lets the
 	// OS choose; rtp_ports is an even pair the OS just had free.
@@ -125,7 +128,7 @@ module	aubridge.so
 module	sndfile.so
 module_app	account.so
 module_app	menu.so
-`, rtp, rtp+1, micPath, snd, baresipModules)
+`, rtp, rtp+2*max(pc.Calls, 1)-1, micPath, snd, baresipModules)
 	files := map[string]string{
 		"config":   config,
 		"accounts": "<" + pc.AOR + ">;" + pc.Account + ";audio_codecs=" + pc.Codecs + "\n",

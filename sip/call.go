@@ -25,6 +25,7 @@ type dialog interface {
 	LoadState() sip.DialogState
 	ReadRequest(req *sip.Request, tx sip.ServerTransaction) error
 	ReadBye(req *sip.Request, tx sip.ServerTransaction) error
+	TransactionRequest(ctx context.Context, req *sip.Request) (sip.ClientTransaction, error)
 	Close() error
 }
 
@@ -47,14 +48,15 @@ type Call struct {
 	hangupCh chan string // buffered(1): why sipagent should end the call
 
 	mu             sync.Mutex
-	local          sdp.Local     // our o= line identity; Version grows with changes
-	localSDP       []byte        // the SDP we last sent
-	neg            sdp.Media     // the media in force
-	awaitingAnswer bool          // our 2xx carried an offer; the ACK must answer
-	pendingCSeq    uint32        // CSeq of the INVITE whose 2xx awaits its ACK
-	badAnswer      bool          // the ACK's answer was missing or unusable
-	byeReceived    bool          // the caller's BYE came, perhaps ahead of its ACK
-	reinviteAck    chan struct{} // closed when a re-INVITE's ACK arrives; nil if none is pending
+	local          sdp.Local          // our o= line identity; Version grows with changes
+	localSDP       []byte             // the SDP we last sent
+	neg            sdp.Media          // the media in force
+	awaitingAnswer bool               // our 2xx carried an offer; the ACK must answer
+	pendingCSeq    uint32             // CSeq of the INVITE whose 2xx awaits its ACK
+	badAnswer      bool               // the ACK's answer was missing or unusable
+	byeReceived    bool               // the caller's BYE came, perhaps ahead of its ACK
+	reinviteAck    chan struct{}      // closed when a re-INVITE's ACK arrives; nil if none is pending
+	referProgress  chan referProgress // NOTIFYs of the REFER in progress; nil if none
 
 	done chan struct{} // closed by teardown
 
@@ -91,10 +93,17 @@ func (c *Call) WaitPlayed(ctx context.Context) error { return hangupErr(c.sess.W
 // DTMF delivers the caller's key presses.
 func (c *Call) DTMF() <-chan rune { return c.sess.DTMF() }
 
-// Transfer is not available until a transfer service is configured.
+// Transfer forwards the call through the server's Transferrer, or fails
+// with agent.ErrTransferUnsupported when none is configured.
 func (c *Call) Transfer(ctx context.Context, req agent.TransferRequest) (agent.TransferResult, error) {
-	return agent.TransferResult{Status: "failed"}, agent.ErrTransferUnsupported
+	if c.srv.cfg.Transferrer == nil {
+		return agent.TransferResult{Status: "failed"}, agent.ErrTransferUnsupported
+	}
+	return c.srv.cfg.Transferrer.Transfer(ctx, c, req)
 }
+
+// Hangup ends the call with a BYE; it does not wait.
+func (c *Call) Hangup(reason string) { c.hangup(reason) }
 
 // agentFailed reports whether an agent's return value is a failure rather
 // than the call ending under it.

@@ -169,21 +169,29 @@ func freeEvenPortPair(t *testing.T) int { return freeEvenPortPairOn(t, "127.0.0.
 // freeEvenPortPairOn is freeEvenPortPair on host.
 func freeEvenPortPairOn(t *testing.T, host string) int {
 	t.Helper()
+	return freeEvenPortsOn(t, host, 2)
+}
+
+// freeEvenPortsOn returns the first of n ports, starting even, that the
+// OS just had free on host.
+func freeEvenPortsOn(t *testing.T, host string, n int) int {
+	t.Helper()
 	for range 100 {
 		p := freePortOn(t, "udp", host) &^ 1
-		a, err1 := net.ListenPacket("udp", net.JoinHostPort(host, strconv.Itoa(p)))
-		b, err2 := net.ListenPacket("udp", net.JoinHostPort(host, strconv.Itoa(p+1)))
-		if a != nil {
-			_ = a.Close()
+		ok := p+n-1 <= 65535
+		for i := 0; ok && i < n; i++ {
+			c, err := net.ListenPacket("udp", net.JoinHostPort(host, strconv.Itoa(p+i)))
+			if err != nil {
+				ok = false
+				break
+			}
+			_ = c.Close()
 		}
-		if b != nil {
-			_ = b.Close()
-		}
-		if err1 == nil && err2 == nil {
+		if ok {
 			return p
 		}
 	}
-	t.Fatal("no free even port pair")
+	t.Fatalf("no %d free ports in a row", n)
 	return 0
 }
 

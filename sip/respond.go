@@ -9,8 +9,9 @@ import (
 )
 
 // allowedMethods is what the Allow header advertises (RFC 3261 s.20.5);
-// REGISTER is added when the registrar serves users. UPDATE is left out: sipagent does not implement it (RFC 3311).
-const allowedMethods = "INVITE, ACK, BYE, CANCEL, OPTIONS"
+// REGISTER is added when the registrar serves users. NOTIFY serves the
+// subscriptions of our REFERs (RFC 3515). UPDATE is left out: sipagent does not implement it (RFC 3311).
+const allowedMethods = "INVITE, ACK, BYE, CANCEL, OPTIONS, NOTIFY"
 
 // knownMethods are methods sipagent recognises but does not allow: they
 // get 405 with Allow; anything else gets 501 (RFC 3261 s.8.2.1).

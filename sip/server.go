@@ -12,6 +12,7 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+	"github.com/sipagent/sipagent/agent"
 	"github.com/sipagent/sipagent/media"
 )
 
@@ -49,6 +50,15 @@ type Config struct {
 	// calls they route here go to each account's agent.
 	Accounts      []Account
 	RegisterRetry RetryTiming
+	// Transferrer carries out agents' transfer requests (package
+	// transfer); nil refuses them with agent.ErrTransferUnsupported.
+	Transferrer Transferrer
+}
+
+// Transferrer forwards a call as an agent asked: by REFER (Call.Refer)
+// or by bridging a new call.
+type Transferrer interface {
+	Transfer(ctx context.Context, c *Call, req agent.TransferRequest) (agent.TransferResult, error)
 }
 
 // Server answers SIP calls and runs them with agents.
@@ -195,6 +205,7 @@ func NewServer(cfg Config) (*Server, error) {
 	srv.OnBye(s.onBye)
 	srv.OnCancel(s.onCancel)
 	srv.OnOptions(s.onOptions)
+	srv.OnNotify(s.onNotify)
 	srv.OnNoRoute(s.onNoRoute)
 	return s, nil
 }
