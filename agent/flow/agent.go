@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 
 	"github.com/sipagent/sipagent/agent"
@@ -22,6 +23,7 @@ type Agent struct {
 	log            *slog.Logger
 	clock          Clock
 	transferTarget string
+	transferMode   string
 }
 
 var _ agent.Agent = (*Agent)(nil)
@@ -46,6 +48,10 @@ func WithClock(c Clock) Option { return func(a *Agent) { a.clock = c } }
 // ErrNoTransferTarget and take their on_failure route.
 func WithTransferTarget(uri string) Option { return func(a *Agent) { a.transferTarget = uri } }
 
+// WithTransferMode sets the mode (refer, bridge or auto) of transfer
+// steps that name none; without it they leave the choice to the server.
+func WithTransferMode(mode string) Option { return func(a *Agent) { a.transferMode = mode } }
+
 // New returns an agent that runs f on each call it serves. It fails if f
 // says text and no synthesizer is given, so the mistake shows at start-up
 // rather than on a call.
@@ -60,6 +66,9 @@ func New(f *Flow, opts ...Option) (*Agent, error) {
 	if a.transferTarget != "" && !validTarget(a.transferTarget) {
 		return nil, fmt.Errorf("flow: transfer target %q: want a sip:, sips: or tel: URI", a.transferTarget)
 	}
+	if a.transferMode != "" && !slices.Contains(transferModes, a.transferMode) {
+		return nil, fmt.Errorf("flow: transfer mode %q: want refer, bridge or auto", a.transferMode)
+	}
 	return a, nil
 }
 
@@ -73,6 +82,7 @@ func (a *Agent) Serve(ctx context.Context, call agent.Call) error {
 		clock:          a.clock,
 		log:            a.log.With("call_id", call.Info().CallID),
 		transferTarget: a.transferTarget,
+		transferMode:   a.transferMode,
 	}
 	name, idle := a.flow.start, 0
 	for {

@@ -53,6 +53,9 @@ func (a *transferAction) run(ctx context.Context, s *session) (outcome, error) {
 	if req.Target == "" {
 		req.Target = s.transferTarget
 	}
+	if req.Mode == "" {
+		req.Mode = s.transferMode
+	}
 	if req.Target == "" {
 		s.log.Info("flow transfer not possible", "err", ErrNoTransferTarget)
 		return outcome{failed: true}, nil

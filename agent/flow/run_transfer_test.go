@@ -87,3 +87,26 @@ func TestTransferCallerHangsUp(t *testing.T) {
 	call.Hangup()
 	played(t, ctx, call, done, nil)
 }
+
+// A transfer step that names no mode takes the agent's configured one
+// (the demo's forward_mode); one that names a mode keeps it.
+func TestTransferConfiguredMode(t *testing.T) {
+	ctx := testContext(t)
+	transfer := agenttest.WithTransfer(func(context.Context, agent.TransferRequest) (agent.TransferResult, error) {
+		return agent.TransferResult{Status: "failed"}, nil
+	})
+	call, _, done := run(t, ctx, steps("a: {transfer: {}, on_failure: b, next: c}", "b: {transfer: {mode: bridge}, on_failure: c, next: c}", "c: {hangup: true}"),
+		[]agenttest.Option{transfer}, WithTransferTarget("sip:op@example.com"), WithTransferMode("refer"))
+	played(t, ctx, call, done, nil)
+	want := []agent.TransferRequest{{Target: "sip:op@example.com", Mode: "refer"}, {Target: "sip:op@example.com", Mode: "bridge"}}
+	if got := call.Snapshot().Transfers; !slices.Equal(got, want) {
+		t.Errorf("transfers = %+v, want %+v", got, want)
+	}
+	f, err := Parse([]byte(steps("a: {hangup: true}")), testFS(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(f, WithTransferMode("fax")); err == nil {
+		t.Error("New accepted transfer mode \"fax\"")
+	}
+}

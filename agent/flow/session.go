@@ -18,6 +18,7 @@ type session struct {
 	clock          Clock
 	log            *slog.Logger
 	transferTarget string
+	transferMode   string // for transfer steps that name none
 }
 
 // audio returns the PCM of p, synthesizing text prompts.
