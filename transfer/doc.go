@@ -1,0 +1,31 @@
+// Package transfer is call forwarding the way TwiML <Dial><Sip> and
+// <Refer><Sip> do it: hand the caller to another SIP destination with a
+// REFER (blind transfer, RFC 3515), or place a new call there and bridge
+// the two legs.
+//
+// This part holds what the mechanics build on:
+//
+//   - Target: a forwarding destination with everything <Dial> and <Sip> can
+//     say (the SIP URI with transport, secure, region and edge, custom
+//     headers, digest credentials, ring timeout, time limit, caller ID,
+//     answerOnBridge, hangupOnStar and the mode). ParseTarget reads the URI
+//     as <Sip> gives it; ReferTo renders it for a REFER's Refer-To.
+//   - ParseTwiML: a strict reader of <Response> documents holding <Dial><Sip>
+//     and <Refer><Sip>. Other verbs are reported as *UnsupportedVerbError
+//     for the TwiML agent to handle.
+//   - Policy: the toll-fraud allow-list (config key transfer.allow). Nothing
+//     is forwarded unless a pattern allows it; an empty list denies all.
+//
+// It is not the REFER or bridge mechanics themselves, and it knows nothing
+// of SIP transactions or dialogs: it does not import sipagent's sip
+// package, only sipgo's URI type.
+//
+// Everything a Target holds may end up in a SIP request (the Request-URI,
+// Refer-To, custom headers, From), and most of it comes from a document an
+// agent or a caller-influenced web service wrote. So parsing is strict:
+// values that could inject header lines (CR, LF, NUL and other control
+// characters), that different parsers could read differently (a second
+// '@', '?' or ';' in the user part, '[' in parameters), or that could move
+// the call somewhere the allow-list did not check (maddr) are refused with
+// an error that says which part is wrong.
+package transfer

@@ -1,0 +1,90 @@
+package transfer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/sipagent/sipagent/agent"
+	"github.com/sipagent/sipagent/sip"
+)
+
+// ErrBridgeUnsupported is returned for a transfer that needs a bridge:
+// mode bridge, or auto when the caller refuses REFER. Bridging (a new
+// call to the target, relayed to the caller) is not built yet.
+var ErrBridgeUnsupported = errors.New("transfer: bridging is not supported yet")
+
+// Service carries out agents' transfer requests for a sip.Server (it is
+// its sip.Transferrer): it parses the target, checks it against the
+// allow-list, and hands the caller over with REFER.
+type Service struct {
+	policy      *Policy
+	defaultMode Mode
+	log         *slog.Logger
+}
+
+// NewService returns a Service that forwards only to targets policy
+// allows, in defaultMode when a request names none (ModeAuto if empty).
+func NewService(policy *Policy, defaultMode Mode, log *slog.Logger) *Service {
+	if defaultMode == "" {
+		defaultMode = ModeAuto
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{policy: policy, defaultMode: defaultMode, log: log}
+}
+
+var _ sip.Transferrer = (*Service)(nil)
+
+// Transfer forwards c as req asks. The result is in TwiML's words; an
+// error says why a transfer was not even tried (a bad or forbidden
+// target, an unsupported mode), and the call stays with the agent.
+// After a completed REFER the call is ended: the caller is talking to
+// the target now.
+func (s *Service) Transfer(ctx context.Context, c *sip.Call, req agent.TransferRequest) (agent.TransferResult, error) {
+	log := s.log.With("call_id", c.Info().CallID)
+	t, err := ParseTarget(req.Target)
+	if err != nil {
+		log.Warn("transfer refused: bad target", "error", err)
+		return agent.TransferResult{Status: "failed"}, err
+	}
+	// The allow-list is the toll-fraud guard: nothing is sent for a
+	// target outside it, whoever asked.
+	if err := s.policy.Allow(t); err != nil {
+		log.Warn("transfer refused: target not in transfer.allow", "target", t.String())
+		return agent.TransferResult{Status: "failed"}, err
+	}
+	mode, err := ParseMode(req.Mode)
+	if err != nil {
+		return agent.TransferResult{Status: "failed"}, err
+	}
+	if mode == "" {
+		mode = s.defaultMode
+	}
+	if mode == ModeBridge {
+		log.Warn("transfer not possible", "target", t.String(), "mode", mode, "error", ErrBridgeUnsupported)
+		return agent.TransferResult{Status: "failed"}, ErrBridgeUnsupported
+	}
+
+	log.Info("transferring with REFER", "target", t.String(), "mode", mode)
+	res, err := c.Refer(ctx, t.ReferTo())
+	if err != nil {
+		return agent.TransferResult{Status: "failed"}, fmt.Errorf("transfer: %w", err)
+	}
+	out := agent.TransferResult{Status: res.Status, SIPCode: res.NotifyCode}
+	if res.NotifyCode == 0 {
+		out.SIPCode = res.ReferCode
+	}
+	switch {
+	case res.Status == "completed":
+		c.Hangup("transferred")
+	case mode == ModeAuto && res.ReferCode >= 300:
+		// The caller refused REFER: auto would bridge instead.
+		log.Warn("caller refused REFER; bridging is not supported yet", "refer_code", res.ReferCode)
+		return out, ErrBridgeUnsupported
+	}
+	log.Info("transfer ended", "target", t.String(), "status", out.Status, "sip_code", out.SIPCode)
+	return out, nil
+}
