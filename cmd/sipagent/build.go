@@ -16,6 +16,7 @@ import (
 	"github.com/sipagent/sipagent/media"
 	"github.com/sipagent/sipagent/sip"
 	"github.com/sipagent/sipagent/sip/digest"
+	"github.com/sipagent/sipagent/transfer"
 )
 
 // portQuarantine keeps a freed RTP port out of use long enough for the
@@ -83,7 +84,8 @@ func build(cfg *config.Config, log *slog.Logger) (*sip.Server, error) {
 			MinExpires: time.Duration(cfg.Registrar.MinExpires) * time.Second,
 			MaxExpires: time.Duration(cfg.Registrar.MaxExpires) * time.Second,
 		},
-		Accounts: accounts(cfg, agents),
+		Accounts:    accounts(cfg, agents),
+		Transferrer: transfer.NewService(cfg.TransferPolicy(), transfer.ModeAuto, log.With("component", "transfer")),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("config: sip: %w", err)
@@ -164,7 +166,7 @@ func buildAgent(ac config.Agent, log *slog.Logger) (agent.Agent, error) {
 		if err != nil {
 			return nil, fmt.Errorf("flow: %w", err)
 		}
-		opts := []flow.Option{flow.WithLogger(log)}
+		opts := []flow.Option{flow.WithLogger(log), flow.WithTransferTarget(ac.ForwardTo), flow.WithTransferMode(ac.ForwardMode)}
 		// `say` steps need espeak-ng; a flow of recorded prompts (the
 		// demo) runs without it, and flow.New says which step needs it.
 		if es, err := speech.NewEspeak(); err == nil {

@@ -37,6 +37,16 @@ type Config struct {
 	Accounts []Account `yaml:"accounts"`
 	// HTTP serves the operator's status endpoint.
 	HTTP HTTP `yaml:"http"`
+	// Transfer configures call forwarding.
+	Transfer Transfer `yaml:"transfer"`
+}
+
+// Transfer configures call forwarding.
+type Transfer struct {
+	// Allow lists the destinations calls may be forwarded to: SIP URI
+	// patterns ("sip:*@pbx.example.com") or domains ("example.com",
+	// "*.example.com"). Empty: no forwarding at all.
+	Allow []string `yaml:"allow"`
 }
 
 // Peer is a trunk or PBX let in by its signalling source address.
@@ -143,6 +153,11 @@ type Agent struct {
 	Flow string `yaml:"flow"`
 	// Delay is how far behind the caller an echo agent plays back.
 	Delay Duration `yaml:"delay"`
+	// ForwardTo is where a flow agent's transfer steps without a target
+	// forward (the demo's option 2): a SIP URI as TwiML <Sip> gives it.
+	ForwardTo string `yaml:"forward_to"`
+	// ForwardMode is refer, bridge or auto for such steps.
+	ForwardMode string `yaml:"forward_mode"`
 }
 
 // Route sends matching calls to an agent. Empty match fields match

@@ -102,6 +102,11 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{"account password", "accounts: [{name: t, registrar: \"sip:example.com\", username: agent, agent: demo}]\n" + base, "accounts[0].password"},
 		{"account expires", "accounts: [{name: t, registrar: \"sip:example.com\", username: agent, password: x, expires: 5, agent: demo}]\n" + base, "accounts[0].expires"},
 		{"http listen", "http: {listen: nohost}\n" + base, "http.listen"},
+		{"forward not allowed", "agents: {demo: {kind: flow, forward_to: \"sip:sales@example.com\"}}\nroutes: [{agent: demo}]\npeers: [{name: l, addresses: [127.0.0.1]}]\n", "agents.demo.forward_to"},
+		{"forward not a sip uri", "transfer: {allow: [example.com]}\nagents: {demo: {kind: flow, forward_to: \"tel:+15550100\"}}\nroutes: [{agent: demo}]\npeers: [{name: l, addresses: [127.0.0.1]}]\n", "agents.demo.forward_to"},
+		{"bad forward mode", "transfer: {allow: [example.com]}\nagents: {demo: {kind: flow, forward_to: \"sip:sales@example.com\", forward_mode: fax}}\nroutes: [{agent: demo}]\npeers: [{name: l, addresses: [127.0.0.1]}]\n", "agents.demo.forward_mode"},
+		{"echo forwards", "transfer: {allow: [example.com]}\nagents: {e: {kind: echo, forward_to: \"sip:sales@example.com\"}}\nroutes: [{agent: e}]\npeers: [{name: l, addresses: [127.0.0.1]}]\n", "agents.e.forward_to"},
+		{"bad allow pattern", "transfer: {allow: [\"*\"]}\n" + base, "transfer.allow"},
 		{"block_for too short", "auth: {block_for: 1ns}\n" + base, "auth.block_for"},
 		{"failure_window too short", "auth: {failure_window: 10ms}\n" + base, "auth.failure_window"},
 		{"ha1 without md5", "auth: {algorithms: [SHA-256]}\nusers: [{username: a, ha1: 0123456789abcdef0123456789abcdef}]\n" + noPeers, "users[0]"},
@@ -173,5 +178,24 @@ accounts:
 	}
 	if cfg.Auth.Realm != "sipagent" || len(cfg.Auth.Algorithms) != 1 || cfg.Auth.Algorithms[0] != "MD5" || cfg.Auth.Unknown != "reject" {
 		t.Errorf("auth defaults: %+v", cfg.Auth)
+	}
+}
+
+func TestForwardConfig(t *testing.T) {
+	doc := `
+agents: {demo: {kind: flow, forward_to: "sip:sales@pbx.example.com;transport=tcp", forward_mode: refer}}
+routes: [{agent: demo}]
+peers: [{name: l, addresses: [127.0.0.1]}]
+transfer: {allow: ["sip:*@pbx.example.com"]}
+`
+	cfg, err := Parse([]byte(doc), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := cfg.Agents["demo"]; a.ForwardTo == "" || a.ForwardMode != "refer" {
+		t.Errorf("agent %+v", a)
+	}
+	if p := cfg.TransferPolicy(); len(p.Patterns()) != 1 {
+		t.Errorf("policy patterns %v", p.Patterns())
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sipagent/sipagent/media"
+	"github.com/sipagent/sipagent/transfer"
 )
 
 // Listener is one parsed sip.listen entry.
@@ -121,12 +122,18 @@ func (c *Config) Validate() error {
 			if a.Delay != 0 {
 				return &Error{Key: key + ".delay", Msg: "only echo agents take a delay"}
 			}
+			if err := c.validateForward(key, a); err != nil {
+				return err
+			}
 		case "echo":
 			if a.Flow != "" {
 				return &Error{Key: key + ".flow", Msg: "only flow agents take a flow file"}
 			}
 			if a.Delay.D() > 5*time.Second {
 				return &Error{Key: key + ".delay", Msg: "must be 5s or less"}
+			}
+			if a.ForwardTo != "" || a.ForwardMode != "" {
+				return &Error{Key: key + ".forward_to", Msg: "only flow agents forward"}
 			}
 		case "":
 			return &Error{Key: key + ".kind", Msg: "missing (flow or echo)"}
@@ -166,6 +173,9 @@ func (c *Config) Validate() error {
 	case "text", "json":
 	default:
 		return &Error{Key: "log.format", Msg: fmt.Sprintf("%q is not one of text, json", c.Log.Format)}
+	}
+	if _, err := transfer.NewPolicy(c.Transfer.Allow); err != nil {
+		return &Error{Key: "transfer.allow", Msg: err.Error()}
 	}
 	return c.validateReach()
 }
