@@ -17,6 +17,7 @@ import (
 	"errors"
 	"net/netip"
 	"strings"
+	"time"
 )
 
 // SampleRate is the PCM sample rate agents hear and speak, in Hz.
@@ -143,6 +144,9 @@ type TransferRequest struct {
 	Target string
 	// Mode is "refer", "bridge" or "auto" ("" means the configured default).
 	Mode string
+	// Timeout is how long a bridged target may ring (TwiML <Dial
+	// timeout>); 0 means the default, 30 s.
+	Timeout time.Duration
 }
 
 // TransferResult tells an agent how a transfer ended.

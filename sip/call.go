@@ -339,3 +339,7 @@ func mediaDirection(d sdp.Direction) media.Direction {
 	}
 	return media.SendRecv
 }
+
+// Server returns the server the call belongs to, for services that place
+// further calls on its behalf (a bridge transfer).
+func (c *Call) Server() *Server { return c.srv }

@@ -59,10 +59,87 @@ func (s *Server) Dial(ctx context.Context, user string, ag agent.Agent) (string,
 	if len(bs) == 0 || !bs[0].Source.IsValid() {
 		return "", ErrNotRegistered
 	}
+	b := bs[0]
+	return s.dial(ctx, outbound{
+		target:    b.Contact,
+		dest:      b.Source,
+		transport: b.Transport,
+		toUser:    b.User,
+		fromUser:  "sipagent",
+		caller:    agent.Caller{Kind: agent.CallerUser, Name: b.User},
+	}, ag)
+}
+
+// outbound is a call sipagent places.
+type outbound struct {
+	target      sip.Uri        // Request-URI
+	dest        netip.AddrPort // where the INVITE goes
+	transport   string
+	toUser      string // To: sip:toUser@host (the target's host, or ours for a registered user)
+	toHost      string // "" means our own address
+	fromUser    string
+	headers     []sip.Header
+	username    string // digest credentials for the target's challenge
+	password    string
+	caller      agent.Caller
+	ringTimeout time.Duration // 0: the context decides, else DefaultRingTimeout
+}
+
+// DialRequest is a call to any SIP URI, as a bridge transfer places it.
+type DialRequest struct {
+	URI       sip.Uri // the target; its host is resolved with A/AAAA records
+	Transport string  // udp or tcp; default udp
+	// Headers go into the INVITE (a TwiML <Sip> URI's ?X-... headers).
+	Headers []agent.Header
+	// Username and Password answer the target's 401 or 407.
+	Username, Password string
+	// CallerID is the From user; default "sipagent".
+	CallerID string
+	// Timeout is how long the target may ring; default DefaultRingTimeout.
+	Timeout time.Duration
+}
+
+// DialURI calls req.URI and runs ag on the call once it is answered, like
+// Dial. Failures that are the target's answer are *DialError.
+func (s *Server) DialURI(ctx context.Context, req DialRequest, ag agent.Agent) (string, error) {
+	transport := req.Transport
+	if transport == "" {
+		transport = "udp"
+	}
+	ip, err := resolveHostContext(ctx, req.URI.Host)
+	if err != nil {
+		return "", fmt.Errorf("sip: resolving %s: %w", req.URI.Host, err)
+	}
+	port := req.URI.Port
+	if port == 0 {
+		port = 5060
+	}
+	from := req.CallerID
+	if from == "" {
+		from = "sipagent"
+	}
+	o := outbound{
+		target:      req.URI,
+		dest:        netip.AddrPortFrom(ip, uint16(port)),
+		transport:   transport,
+		toUser:      req.URI.User,
+		toHost:      req.URI.Host,
+		fromUser:    from,
+		username:    req.Username,
+		password:    req.Password,
+		ringTimeout: req.Timeout,
+	}
+	for _, h := range req.Headers {
+		o.headers = append(o.headers, sip.NewHeader(h.Name, h.Value))
+	}
+	return s.dial(ctx, o, ag)
+}
+
+func (s *Server) dial(ctx context.Context, o outbound, ag agent.Agent) (string, error) {
 	if err := s.admit(); err != nil {
 		return "", err
 	}
-	c, err := s.placeCall(ctx, bs[0], ag)
+	c, err := s.placeCall(ctx, o, ag)
 	if err != nil {
 		s.calls.release()
 		s.callWG.Done()
@@ -72,7 +149,12 @@ func (s *Server) Dial(ctx context.Context, user string, ag agent.Agent) (string,
 	return c.info.CallID, nil
 }
 
-func (s *Server) placeCall(ctx context.Context, b Binding, ag agent.Agent) (*Call, error) {
+func (s *Server) placeCall(ctx context.Context, o outbound, ag agent.Agent) (*Call, error) {
+	if o.ringTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, o.ringTimeout)
+		defer cancel()
+	}
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, DefaultRingTimeout)
@@ -82,9 +164,9 @@ func (s *Server) placeCall(ctx context.Context, b Binding, ag agent.Agent) (*Cal
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	defer context.AfterFunc(s.drainCtx, cancel)()
-	ep := s.outboundEndpoint(b)
+	ep := s.outboundEndpoint(o.transport, o.dest.Addr())
 	if ep.port == 0 {
-		return nil, fmt.Errorf("sip: no %s listener to call %s from", b.Transport, b.User)
+		return nil, fmt.Errorf("sip: no %s listener to call %s from", o.transport, o.target.String())
 	}
 	conn, err := s.cfg.Ports.Listen(ep.bind)
 	if err != nil {
@@ -100,12 +182,16 @@ func (s *Server) placeCall(ctx context.Context, b Binding, ag agent.Agent) (*Cal
 	offer := sdp.Offer(s.cfg.Codecs, local, sdp.SendRecv)
 
 	contact := s.contact(ep)
-	req := s.newRequest(sip.INVITE, b.Contact, ep)
-	req.SetDestination(b.Source.String())
-	from := &sip.FromHeader{DisplayName: "sipagent", Address: sip.Uri{Scheme: "sip", User: "sipagent", Host: contact.Address.Host}, Params: sip.NewParams()}
+	req := s.newRequest(sip.INVITE, o.target, ep)
+	req.SetDestination(o.dest.String())
+	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: o.fromUser, Host: contact.Address.Host}, Params: sip.NewParams()}
 	from.Params.Add("tag", newTag())
 	req.AppendHeader(from)
-	req.AppendHeader(&sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: b.User, Host: contact.Address.Host}, Params: sip.NewParams()})
+	toHost := o.toHost
+	if toHost == "" {
+		toHost = contact.Address.Host
+	}
+	req.AppendHeader(&sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: o.toUser, Host: toHost}, Params: sip.NewParams()})
 	cid := sip.CallIDHeader(newTag() + newTag())
 	req.AppendHeader(&cid)
 	req.AppendHeader(&sip.CSeqHeader{SeqNo: 1, MethodName: sip.INVITE})
@@ -114,6 +200,9 @@ func (s *Server) placeCall(ctx context.Context, b Binding, ag agent.Agent) (*Cal
 	req.AppendHeader(&contact)
 	req.AppendHeader(s.allowHeader())
 	req.AppendHeader(sip.NewHeader("User-Agent", s.cfg.UserAgent))
+	for _, h := range o.headers {
+		req.AppendHeader(h)
+	}
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	req.SetBody(offer)
 
@@ -125,14 +214,14 @@ func (s *Server) placeCall(ctx context.Context, b Binding, ag agent.Agent) (*Cal
 	if err != nil {
 		return fail(fmt.Errorf("sip: sending INVITE: %w", err))
 	}
-	if err := dlg.WaitAnswer(ctx, sipgo.AnswerOptions{}); err != nil {
+	if err := dlg.WaitAnswer(ctx, sipgo.AnswerOptions{Username: o.username, Password: o.password}); err != nil {
 		_ = dlg.Close()
 		var dr *sipgo.ErrDialogResponse
 		if errors.As(err, &dr) {
-			log.Info("call not answered", "to", b.User, "status", dr.Res.StatusCode, "reason", dr.Res.Reason)
+			log.Info("call not answered", "to", o.target.String(), "status", dr.Res.StatusCode, "reason", dr.Res.Reason)
 			return fail(&DialError{Code: dr.Res.StatusCode, Reason: dr.Res.Reason, Err: err})
 		}
-		log.Info("call not answered", "to", b.User, "error", err)
+		log.Info("call not answered", "to", o.target.String(), "error", err)
 		return fail(&DialError{Err: err})
 	}
 	res := dlg.InviteResponse
@@ -147,9 +236,9 @@ func (s *Server) placeCall(ctx context.Context, b Binding, ag agent.Agent) (*Cal
 		From:       from.Address.String(),
 		To:         req.To().Address.String(),
 		RequestURI: req.Recipient.String(),
-		Source:     b.Source,
+		Source:     o.dest,
 		Transport:  ep.transport,
-		Caller:     agent.Caller{Kind: agent.CallerUser, Name: b.User},
+		Caller:     o.caller,
 		Codec:      neg.Codec.Name,
 	}
 	if perr != nil {
@@ -186,7 +275,7 @@ func (s *Server) placeCall(ctx context.Context, b Binding, ag agent.Agent) (*Cal
 	}
 	s.calls.add(c.id, c)
 	sess.Start()
-	log.Info("call placed and answered", "to", b.User, "contact", b.Contact.String(), "via", b.Source.String(),
+	log.Info("call placed and answered", "to", o.target.String(), "via", o.dest.String(),
 		"transport", ep.transport, "codec", neg.Codec.Name)
 	return c, nil
 }
@@ -198,14 +287,14 @@ func (s *Server) byeNow(dlg *sipgo.DialogClientSession, ep endpoint) error {
 	return dlg.WriteBye(ctx, s.newRequest(sip.BYE, remoteTarget(dlg.InviteRequest, dlg.InviteResponse), ep))
 }
 
-// outboundEndpoint is our side of a call to binding b: the listener of
-// its transport, advertising the address that routes to it.
-func (s *Server) outboundEndpoint(b Binding) endpoint {
-	l := s.Addr(b.Transport)
-	ep := endpoint{transport: b.Transport, bind: l.Addr(), port: int(l.Port())}
+// outboundEndpoint is our side of a call to dest: the listener of the
+// transport, advertising the address that routes to dest.
+func (s *Server) outboundEndpoint(transport string, dest netip.Addr) endpoint {
+	l := s.Addr(transport)
+	ep := endpoint{transport: transport, bind: l.Addr(), port: int(l.Port())}
 	ep.advertise = ep.bind
 	if !ep.bind.IsValid() || ep.bind.IsUnspecified() {
-		ep.advertise = routeTo(b.Source.Addr())
+		ep.advertise = routeTo(dest)
 	}
 	if !ep.bind.IsValid() {
 		ep.bind = netip.IPv4Unspecified()

@@ -2,7 +2,6 @@ package transfer
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 
@@ -10,14 +9,10 @@ import (
 	"github.com/sipagent/sipagent/sip"
 )
 
-// ErrBridgeUnsupported is returned for a transfer that needs a bridge:
-// mode bridge, or auto when the caller refuses REFER. Bridging (a new
-// call to the target, relayed to the caller) is not built yet.
-var ErrBridgeUnsupported = errors.New("transfer: bridging is not supported yet")
-
 // Service carries out agents' transfer requests for a sip.Server (it is
 // its sip.Transferrer): it parses the target, checks it against the
-// allow-list, and hands the caller over with REFER.
+// allow-list, and hands the caller over with REFER or bridges a new call
+// to the target.
 type Service struct {
 	policy      *Policy
 	defaultMode Mode
@@ -56,6 +51,9 @@ func (s *Service) Transfer(ctx context.Context, c *sip.Call, req agent.TransferR
 		log.Warn("transfer refused: target not in transfer.allow", "target", t.String())
 		return agent.TransferResult{Status: "failed"}, err
 	}
+	if req.Timeout > 0 {
+		t.Timeout = min(req.Timeout, MaxTimeout)
+	}
 	mode, err := ParseMode(req.Mode)
 	if err != nil {
 		return agent.TransferResult{Status: "failed"}, err
@@ -64,8 +62,7 @@ func (s *Service) Transfer(ctx context.Context, c *sip.Call, req agent.TransferR
 		mode = s.defaultMode
 	}
 	if mode == ModeBridge {
-		log.Warn("transfer not possible", "target", t.String(), "mode", mode, "error", ErrBridgeUnsupported)
-		return agent.TransferResult{Status: "failed"}, ErrBridgeUnsupported
+		return s.bridge(ctx, c, t)
 	}
 
 	log.Info("transferring with REFER", "target", t.String(), "mode", mode)
@@ -81,9 +78,8 @@ func (s *Service) Transfer(ctx context.Context, c *sip.Call, req agent.TransferR
 	case res.Status == "completed":
 		c.Hangup("transferred")
 	case mode == ModeAuto && res.ReferCode >= 300:
-		// The caller refused REFER: auto would bridge instead.
-		log.Warn("caller refused REFER; bridging is not supported yet", "refer_code", res.ReferCode)
-		return out, ErrBridgeUnsupported
+		log.Info("caller refused REFER; bridging instead", "refer_code", res.ReferCode)
+		return s.bridge(ctx, c, t)
 	}
 	log.Info("transfer ended", "target", t.String(), "status", out.Status, "sip_code", out.SIPCode)
 	return out, nil
