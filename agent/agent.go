@@ -147,6 +147,9 @@ type TransferRequest struct {
 	// Timeout is how long a bridged target may ring (TwiML <Dial
 	// timeout>); 0 means the default, 30 s.
 	Timeout time.Duration
+	// Username and Password answer a bridged target's digest challenge
+	// (TwiML <Sip username password>).
+	Username, Password string
 }
 
 // TransferResult tells an agent how a transfer ended.

@@ -155,3 +155,70 @@ func TestAutoFallsBackToBridge(t *testing.T) {
 	}
 	waitIdle(t, srv)
 }
+
+// Key presses cross the bridge: the caller's 3 (RFC 4733 from sipp)
+// reaches the target, another sipagent whose agent hangs up on it, which
+// ends the bridge and returns the call to the transferring agent.
+func TestBridgeRelaysDTMF(t *testing.T) {
+	got := make(chan rune, 1)
+	keyTaker := agent.AgentFunc(func(ctx context.Context, call agent.Call) error {
+		select {
+		case d := <-call.DTMF():
+			got <- d
+		case <-ctx.Done():
+		}
+		return nil
+	})
+	tsrv := startServer(t, map[string]agent.Agent{"sales": keyTaker})
+	results := make(chan agent.TransferResult, 1)
+	uri := "sip:sales@" + tsrv.Addr("udp").String()
+	srv := startServer(t, map[string]agent.Agent{"xfer": transferAgent(uri, "bridge", results)},
+		withTransfer(t, "sip:sales@127.0.0.1"))
+	if out, err := runSipp(t, srv, sippRun{Scenario: "uac_dtmf.xml", User: "xfer"}); err != nil {
+		t.Fatalf("caller: %v\n%s", err, out)
+	}
+	select {
+	case d := <-got:
+		if d != '3' {
+			t.Errorf("the target got key %q, want 3", d)
+		}
+	default:
+		t.Error("the caller's key press did not reach the target")
+	}
+	if res := <-results; res.Status != "completed" {
+		t.Errorf("result %+v", res)
+	}
+	waitIdle(t, srv)
+	waitIdle(t, tsrv)
+}
+
+// A target that challenges gets the credentials <Sip username password>
+// gives; wrong ones end as a failed dial with the target's 403.
+func TestBridgeAnswersTargetChallenge(t *testing.T) {
+	for _, tt := range []struct {
+		password string
+		status   string
+		code     int
+	}{{"pw-sales", "completed", 200}, {"wrong", "failed", 403}} {
+		t.Run(tt.status, func(t *testing.T) {
+			uri := sippTarget(t, "uas_auth.xml", "-key", "password", "pw-sales")
+			results := make(chan agent.TransferResult, 1)
+			xfer := agent.AgentFunc(func(ctx context.Context, call agent.Call) error {
+				res, err := call.Transfer(ctx, agent.TransferRequest{Target: uri, Mode: "bridge", Username: "sales", Password: tt.password})
+				if err != nil {
+					res.Status = "error: " + err.Error()
+				}
+				results <- res
+				return nil
+			})
+			srv := startServer(t, map[string]agent.Agent{"xfer": xfer}, withTransfer(t, "sip:sales@127.0.0.1"))
+			if out, err := runSipp(t, srv, sippRun{Scenario: "uac_wait_bye.xml", User: "xfer"}); err != nil {
+				t.Fatalf("caller: %v\n%s", err, out)
+			}
+			if res := <-results; res.Status != tt.status || res.SIPCode != tt.code {
+				t.Errorf("result %+v, want %s %d", res, tt.status, tt.code)
+			}
+			waitIdle(t, srv)
+		})
+	}
+}

@@ -343,3 +343,10 @@ func mediaDirection(d sdp.Direction) media.Direction {
 // Server returns the server the call belongs to, for services that place
 // further calls on its behalf (a bridge transfer).
 func (c *Call) Server() *Server { return c.srv }
+
+// SendDTMF sends a key press to the far end as RFC 4733 events, for a
+// bridge relaying the other leg's keys. It fails with media.ErrNoDTMF
+// when the far end did not negotiate telephone-event.
+func (c *Call) SendDTMF(ctx context.Context, digit rune) error {
+	return hangupErr(c.sess.SendDTMF(ctx, digit, 0))
+}

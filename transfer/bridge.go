@@ -87,23 +87,39 @@ func relay(bctx, callerCtx context.Context, a, b agent.Call, t Target) {
 	var wg sync.WaitGroup
 	wg.Go(func() { pump(ctx, cancel, a, b) })
 	wg.Go(func() { pump(ctx, cancel, b, a) })
-	wg.Go(func() {
-		for {
-			select {
-			case <-ctx.Done():
+	wg.Go(func() { relayDTMF(ctx, cancel, a, b, t.HangupOnStar) })
+	wg.Go(func() { relayDTMF(ctx, cancel, b, a, false) })
+	wg.Wait()
+}
+
+// dtmfSender is a leg that can send key presses (a *sip.Call).
+type dtmfSender interface {
+	SendDTMF(ctx context.Context, digit rune) error
+}
+
+// relayDTMF passes from's key presses to to as RFC 4733 events. With
+// hangupOnStar a * ends the bridge instead (TwiML <Dial hangupOnStar>).
+func relayDTMF(ctx context.Context, stop context.CancelFunc, from, to agent.Call, hangupOnStar bool) {
+	sender, _ := to.(dtmfSender)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case d, ok := <-from.DTMF():
+			if !ok {
 				return
-			case d, ok := <-a.DTMF():
-				if !ok {
-					return
-				}
-				if d == '*' && t.HangupOnStar {
-					cancel()
-					return
-				}
+			}
+			if d == '*' && hangupOnStar {
+				stop()
+				return
+			}
+			if sender != nil {
+				// A leg without telephone-event cannot take it; the key
+				// press is dropped, the audio goes on.
+				_ = sender.SendDTMF(ctx, d)
 			}
 		}
-	})
-	wg.Wait()
+	}
 }
 
 func pump(ctx context.Context, stop context.CancelFunc, from, to agent.Call) {

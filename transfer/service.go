@@ -54,6 +54,9 @@ func (s *Service) Transfer(ctx context.Context, c *sip.Call, req agent.TransferR
 	if req.Timeout > 0 {
 		t.Timeout = min(req.Timeout, MaxTimeout)
 	}
+	if req.Username != "" {
+		t.Username, t.Password = req.Username, req.Password
+	}
 	mode, err := ParseMode(req.Mode)
 	if err != nil {
 		return agent.TransferResult{Status: "failed"}, err
