@@ -10,6 +10,7 @@ import (
 
 	"github.com/sipagent/sipagent/agent"
 	"github.com/sipagent/sipagent/media"
+	"github.com/sipagent/sipagent/transfer"
 )
 
 // sippTarget runs sipp as a forwarding target (a UAS) on 127.0.0.1 and
@@ -221,4 +222,33 @@ func TestBridgeAnswersTargetChallenge(t *testing.T) {
 			waitIdle(t, srv)
 		})
 	}
+}
+
+// A TwiML document, as a webhook returns it, forwards the call: the seed's
+// <Dial><Sip>, with the target's credentials as <Sip> attributes.
+func TestTwiMLDialForwards(t *testing.T) {
+	uri := sippTarget(t, "uas_auth.xml", "-key", "password", "pw-sales")
+	doc := `<?xml version="1.0" encoding="UTF-8"?>
+<Response><Dial timeout="10"><Sip username="sales" password="pw-sales">` + uri + `;region=ie1?X-Lead=42</Sip></Dial></Response>`
+	results := make(chan agent.TransferResult, 1)
+	twiml := agent.AgentFunc(func(ctx context.Context, call agent.Call) error {
+		ins, err := transfer.ParseTwiML([]byte(doc))
+		if err != nil {
+			return err
+		}
+		res, err := call.Transfer(ctx, ins[0].Request())
+		if err != nil {
+			res.Status = "error: " + err.Error()
+		}
+		results <- res
+		return nil
+	})
+	srv := startServer(t, map[string]agent.Agent{"app": twiml}, withTransfer(t, "sip:sales@127.0.0.1"))
+	if out, err := runSipp(t, srv, sippRun{Scenario: "uac_wait_bye.xml", User: "app"}); err != nil {
+		t.Fatalf("caller: %v\n%s", err, out)
+	}
+	if res := <-results; res.Status != "completed" || res.SIPCode != 200 {
+		t.Errorf("result %+v, want completed", res)
+	}
+	waitIdle(t, srv)
 }
