@@ -115,11 +115,15 @@ func (w *testWriter) stop() {
 	w.mu.Unlock()
 }
 
-// waitIdle waits until the server has no calls left.
+// waitIdle waits until the server has no calls left, and checks that
+// they left no RTP port behind.
 func waitIdle(t *testing.T, srv *sip.Server) {
 	t.Helper()
 	if !eventually(10*time.Second, func() bool { return srv.ActiveCalls() == 0 }) {
 		t.Fatalf("%d calls still active", srv.ActiveCalls())
+	}
+	if n := srv.RTPPortsInUse(); n != 0 {
+		t.Errorf("%d RTP ports still held with no call active", n)
 	}
 }
 

@@ -326,6 +326,9 @@ func (s *Server) isDraining() bool {
 // ActiveCalls returns the number of calls in setup or in progress.
 func (s *Server) ActiveCalls() int { return s.calls.count() }
 
+// RTPPortsInUse returns the number of RTP ports calls hold.
+func (s *Server) RTPPortsInUse() int { return s.cfg.Ports.InUse() }
+
 // DroppedMessages returns how many received messages were dropped or
 // refused because they could not be parsed or matched to a transaction.
 func (s *Server) DroppedMessages() uint64 { return s.sipgoLog.dropped.Load() }
