@@ -10,8 +10,8 @@ import (
 
 // allowedMethods is what the Allow header advertises (RFC 3261 s.20.5);
 // REGISTER is added when the registrar serves users. NOTIFY serves the
-// subscriptions of our REFERs (RFC 3515). UPDATE is left out: sipagent does not implement it (RFC 3311).
-const allowedMethods = "INVITE, ACK, BYE, CANCEL, OPTIONS, NOTIFY"
+// subscriptions of our REFERs, REFER moves a call (RFC 3515). UPDATE is left out: sipagent does not implement it (RFC 3311).
+const allowedMethods = "INVITE, ACK, BYE, CANCEL, OPTIONS, NOTIFY, REFER"
 
 // knownMethods are methods sipagent recognises but does not allow: they
 // get 405 with Allow; anything else gets 501 (RFC 3261 s.8.2.1).

@@ -59,6 +59,9 @@ type Config struct {
 // or by bridging a new call.
 type Transferrer interface {
 	Transfer(ctx context.Context, c *Call, req agent.TransferRequest) (agent.TransferResult, error)
+	// ReferTarget checks a Refer-To value the far end sent (a REFER
+	// moving the call) and says how to call it, or why not.
+	ReferTarget(referTo string) (DialRequest, error)
 }
 
 // Server answers SIP calls and runs them with agents.
@@ -206,6 +209,7 @@ func NewServer(cfg Config) (*Server, error) {
 	srv.OnCancel(s.onCancel)
 	srv.OnOptions(s.onOptions)
 	srv.OnNotify(s.onNotify)
+	srv.OnRefer(s.onRefer)
 	srv.OnNoRoute(s.onNoRoute)
 	return s, nil
 }

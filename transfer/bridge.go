@@ -27,10 +27,6 @@ func (s *Service) bridge(ctx context.Context, c *sip.Call, t Target) (agent.Tran
 	if t.Transport == TransportTLS {
 		return agent.TransferResult{Status: "failed"}, fmt.Errorf("transfer: %s: tls targets are not supported yet", t.String())
 	}
-	headers := make([]agent.Header, len(t.Headers))
-	for i, h := range t.Headers {
-		headers[i] = agent.Header{Name: h.Name, Value: h.Value}
-	}
 	ended := make(chan time.Duration, 1)
 	leg := agent.AgentFunc(func(bctx context.Context, b agent.Call) error {
 		start := time.Now()
@@ -40,15 +36,7 @@ func (s *Service) bridge(ctx context.Context, c *sip.Call, t Target) (agent.Tran
 	})
 	log := s.log.With("call_id", c.Info().CallID, "target", t.String())
 	log.Info("bridging: calling the target")
-	_, err := c.Server().DialURI(ctx, sip.DialRequest{
-		URI:       t.URI,
-		Transport: t.Transport,
-		Headers:   headers,
-		Username:  t.Username,
-		Password:  t.Password,
-		CallerID:  t.CallerID,
-		Timeout:   t.Timeout,
-	}, leg)
+	_, err := c.Server().DialURI(ctx, dialRequest(t), leg)
 	if err != nil {
 		res := dialFailure(err)
 		log.Info("bridge not established", "status", res.Status, "sip_code", res.SIPCode, "error", err)
@@ -133,5 +121,22 @@ func pump(ctx context.Context, stop context.CancelFunc, from, to agent.Call) {
 		if err := to.WriteAudio(ctx, frame[:n]); err != nil {
 			return
 		}
+	}
+}
+
+// dialRequest is how the sip layer is asked to call t.
+func dialRequest(t Target) sip.DialRequest {
+	headers := make([]agent.Header, len(t.Headers))
+	for i, h := range t.Headers {
+		headers[i] = agent.Header{Name: h.Name, Value: h.Value}
+	}
+	return sip.DialRequest{
+		URI:       t.URI,
+		Transport: t.Transport,
+		Headers:   headers,
+		Username:  t.Username,
+		Password:  t.Password,
+		CallerID:  t.CallerID,
+		Timeout:   t.Timeout,
 	}
 }

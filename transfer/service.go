@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/sipagent/sipagent/agent"
 	"github.com/sipagent/sipagent/sip"
@@ -86,4 +87,30 @@ func (s *Service) Transfer(ctx context.Context, c *sip.Call, req agent.TransferR
 	}
 	log.Info("transfer ended", "target", t.String(), "status", out.Status, "sip_code", out.SIPCode)
 	return out, nil
+}
+
+// ReferTarget checks a Refer-To value from a REFER the far end sent:
+// the same parsing and allow-list as an agent's transfer, so a REFER can
+// make sipagent dial only where transfer.allow lets it.
+func (s *Service) ReferTarget(referTo string) (sip.DialRequest, error) {
+	v := strings.TrimSpace(referTo)
+	if strings.HasPrefix(v, "<") {
+		end := strings.IndexByte(v, '>')
+		if end < 0 {
+			return sip.DialRequest{}, fmt.Errorf("transfer: Refer-To %.64q: no closing '>'", referTo)
+		}
+		v = v[1:end]
+	}
+	t, err := ParseTarget(v)
+	if err != nil {
+		return sip.DialRequest{}, err
+	}
+	if err := s.policy.Allow(t); err != nil {
+		s.log.Warn("REFER refused: target not in transfer.allow", "target", t.String())
+		return sip.DialRequest{}, err
+	}
+	if t.Secure || t.Transport == TransportTLS {
+		return sip.DialRequest{}, errSecure
+	}
+	return dialRequest(t), nil
 }
