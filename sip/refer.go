@@ -132,23 +132,7 @@ func (c *Call) do(ctx context.Context, req *sip.Request) (*sip.Response, error) 
 	if err != nil {
 		return nil, err
 	}
-	defer tx.Terminate()
-	for {
-		select {
-		case res := <-tx.Responses():
-			if res.IsProvisional() {
-				continue
-			}
-			return res, nil
-		case <-tx.Done():
-			if err := tx.Err(); err != nil {
-				return nil, err
-			}
-			return nil, errors.New("transaction ended without a response")
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
+	return finalResponse(ctx, tx)
 }
 
 // remoteTarget is where in-dialog requests to the far end go: its

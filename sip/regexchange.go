@@ -204,6 +204,12 @@ func (r *registration) send(ctx context.Context, req *sip.Request) (*sip.Respons
 	if err != nil {
 		return nil, err
 	}
+	return finalResponse(ctx, tx)
+}
+
+// finalResponse waits for a client transaction's final response, and
+// ends the transaction.
+func finalResponse(ctx context.Context, tx sip.ClientTransaction) (*sip.Response, error) {
 	defer tx.Terminate()
 	for {
 		select {
