@@ -252,3 +252,19 @@ func TestTwiMLDialForwards(t *testing.T) {
 	}
 	waitIdle(t, srv)
 }
+
+// A target that sends early media (183 with SDP) before answering is
+// bridged once it answers.
+func TestBridgeTargetWithEarlyMedia(t *testing.T) {
+	uri := sippTarget(t, "uas_early_media.xml")
+	results := make(chan agent.TransferResult, 1)
+	srv := startServer(t, map[string]agent.Agent{"xfer": transferAgent(uri, "bridge", results)},
+		withTransfer(t, "sip:sales@127.0.0.1"))
+	if out, err := runSipp(t, srv, sippRun{Scenario: "uac_wait_bye.xml", User: "xfer"}); err != nil {
+		t.Fatalf("caller: %v\n%s", err, out)
+	}
+	if res := <-results; res.Status != "completed" || res.SIPCode != 200 {
+		t.Errorf("result %+v, want completed", res)
+	}
+	waitIdle(t, srv)
+}
