@@ -75,13 +75,9 @@ func (c *Config) validateAuth() error {
 	for i := range c.Users {
 		u := &c.Users[i]
 		key := fmt.Sprintf("users[%d]", i)
-		if u.Username == "" {
-			return &Error{Key: key + ".username", Msg: "missing"}
+		if err := uniqueName(key+".username", u.Username, seen); err != nil {
+			return err
 		}
-		if seen[u.Username] {
-			return &Error{Key: key + ".username", Msg: fmt.Sprintf("%q is listed twice", u.Username)}
-		}
-		seen[u.Username] = true
 		if err := readSecret(&u.Password, u.PasswordFile, key); err != nil {
 			return err
 		}
@@ -169,13 +165,9 @@ func (c *Config) validateAuthTuning() error {
 func (c *Config) validateAccount(i int, names map[string]bool) error {
 	a := &c.Accounts[i]
 	key := fmt.Sprintf("accounts[%d]", i)
-	if a.Name == "" {
-		return &Error{Key: key + ".name", Msg: "missing"}
+	if err := uniqueName(key+".name", a.Name, names); err != nil {
+		return err
 	}
-	if names[a.Name] {
-		return &Error{Key: key + ".name", Msg: fmt.Sprintf("%q is listed twice", a.Name)}
-	}
-	names[a.Name] = true
 	u, err := parseSIPURI(a.Registrar)
 	if err != nil {
 		return &Error{Key: key + ".registrar", Msg: err.Error()}
@@ -216,6 +208,19 @@ func (c *Config) validateAccount(i int, names map[string]bool) error {
 	if _, ok := c.Agents[a.Agent]; !ok {
 		return &Error{Key: key + ".agent", Msg: fmt.Sprintf("no agent named %q", a.Agent)}
 	}
+	return nil
+}
+
+// uniqueName checks that a list entry's name (at key) is given and not
+// taken by an earlier entry, and records it in seen.
+func uniqueName(key, name string, seen map[string]bool) error {
+	if name == "" {
+		return &Error{Key: key, Msg: "missing"}
+	}
+	if seen[name] {
+		return &Error{Key: key, Msg: fmt.Sprintf("%q is listed twice", name)}
+	}
+	seen[name] = true
 	return nil
 }
 
