@@ -374,9 +374,26 @@ func (s *Server) Close() error {
 		_ = s.srv.Close()
 		_ = s.ua.Close()
 		s.serveWG.Wait()
+		s.closeLateSockets()
 		s.sipgoLog.close()
 	})
 	return nil
+}
+
+// closeLateSockets closes UDP sockets sipgo opened after the connection
+// pool was emptied. sipgo (v1.7.3) handles each request in a goroutine of
+// its own; one started just before the listeners closed can find no
+// connection to answer from and open a fresh socket, with a reader
+// goroutine nothing would ever stop (TransportLayer.serverRequestConnection).
+// The listeners' readers have returned by now, so no such goroutine is
+// started any more, and the ones already started reach that point within
+// microseconds: emptying the pool again over a short grace period closes
+// whatever they opened. Shutdown is the only cost, and it is small.
+func (s *Server) closeLateSockets() {
+	for _, wait := range [...]time.Duration{time.Millisecond, 10 * time.Millisecond, 40 * time.Millisecond} {
+		time.Sleep(wait)
+		_ = s.ua.TransportLayer().Close()
+	}
 }
 
 // onOptions answers OPTIONS with what sipagent can do (RFC 3261 s.11.2).
