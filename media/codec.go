@@ -114,6 +114,45 @@ func encodeTable(drop uint, encode func(int16) uint8) []byte {
 	return t
 }
 
+// G.711 transcoding, for a relay between a PCMU leg and a PCMA leg: each
+// code of one law decodes to one sample, so the code of the other law it
+// becomes is fixed too. Two 256-entry tables, filled once from the g711
+// decoders and the encode tables above, turn decode-then-encode into one
+// lookup per byte.
+var (
+	ulawToAlaw = transcodeTable(g711.DecodeUlawFrame, alawEncode, alawDrop)
+	alawToUlaw = transcodeTable(g711.DecodeAlawFrame, ulawEncode, ulawDrop)
+)
+
+// transcodeTable returns, for every code b of one law, the code encode
+// gives the sample decode(b).
+func transcodeTable(decode func(uint8) int16, encode []byte, drop uint) *[256]byte {
+	var t [256]byte
+	for i := range t {
+		t[i] = encode[uint16(decode(uint8(i)))>>drop]
+	}
+	return &t
+}
+
+// transcode writes payload, coded in from, into dst coded in to, and
+// returns the number of bytes written: min(len(payload), len(dst)).
+// Codecs of the same encoding copy; PCMU and PCMA convert byte by byte
+// as Decode with from then Encode with to would. It allocates nothing.
+func transcode(dst, payload []byte, from, to Codec) int {
+	if from.isAlaw() == to.isAlaw() {
+		return copy(dst, payload)
+	}
+	t := ulawToAlaw
+	if from.isAlaw() {
+		t = alawToUlaw
+	}
+	n := min(len(payload), len(dst))
+	for i, b := range payload[:n] {
+		dst[i] = t[b]
+	}
+	return n
+}
+
 // SilenceByte returns the encoding of a zero sample.
 func (c Codec) SilenceByte() byte {
 	if c.isAlaw() {

@@ -46,9 +46,28 @@ func (s *sender) event(pt uint8, start uint32, p DigitPacket) []byte {
 }
 
 func (s *sender) finish(pt uint8, ts uint32, marker bool, n int) []byte {
-	putRTPHeader(s.buf[:], rtpHeader{Marker: marker, PayloadType: pt, Sequence: s.seq, Timestamp: ts, SSRC: s.ssrc})
-	s.seq++
+	s.stamp(s.buf[:], pt, ts, marker)
 	return s.buf[:rtpHeaderSize+n]
+}
+
+// stamp writes the header of the stream's next packet into b, which must
+// hold rtpHeaderSize bytes, and moves the sequence number on. A relay
+// stamps the packets it forwards into this stream with it, in its own
+// buffer, so the peer sees one stream whoever built the packet.
+func (s *sender) stamp(b []byte, pt uint8, ts uint32, marker bool) {
+	putRTPHeader(b, rtpHeader{Marker: marker, PayloadType: pt, Sequence: s.seq, Timestamp: ts, SSRC: s.ssrc})
+	s.seq++
+}
+
+// catchUp moves the stream's clock on to end, the timestamp just past a
+// relayed packet, if end is ahead of it (serial arithmetic). Relayed
+// packets keep the other leg's spacing, whose clock may run a little
+// ahead of ours; this keeps the stream's timestamps from going back when
+// the next anchor, or the session's own packets, take the clock again.
+func (s *sender) catchUp(end uint32) {
+	if int32(end-s.ts) > 0 {
+		s.ts = end
+	}
 }
 
 // advance moves the stream's clock on by samples. It runs every packet

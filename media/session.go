@@ -86,6 +86,8 @@ type Stats struct {
 	DigitsIn, DigitsOut  uint64 // DTMF key presses received and sent
 	DigitsDropped        uint64 // key presses received while the DTMF channel was full
 	SendErrors           uint64 // socket writes that failed
+	Relayed              uint64 // packets from the other leg of a Relay sent on to the peer, in PacketsOut too
+	RelayDropped         uint64 // packets from the other leg not sent on: on hold, during our own key press, events not negotiated
 }
 
 // Session moves one call's audio over RTP: it receives the peer's
@@ -139,12 +141,17 @@ type Session struct {
 	clearGen uint64        // counts Clear calls, so a blocked Write drops its rest
 	played   chan struct{} // closed when the playout queue drains; nil if no one waits
 	talking  bool          // the last packet sent carried queued audio
-	sentAny  bool
+	sentAny  bool          // a packet has gone out since the stream started, or since a relay ended
 	digits   []DigitPacket // the key press being sent
 	digitAt  int           // next packet of digits to send
 	digitTS  uint32        // timestamp of the key press being sent
 	digitEnd chan struct{} // closed when digits are all sent; nil when idle
 	stats    Stats
+	// relayOut is the link of the Relay the session is in, nil if none:
+	// the peer's packets go out through it to the other leg, and the
+	// other leg's packets take the place of our own audio (relay.go).
+	// The receive path reads it under mu, which it holds anyway.
+	relayOut *relayLink
 
 	rxBuf [readBufferSize]byte // the reader's datagram buffer
 }

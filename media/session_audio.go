@@ -84,8 +84,8 @@ func (s *Session) Clear() {
 
 // WaitPlayed waits until the playout queue is empty: everything written
 // has been sent, or cleared. Playout pauses while the session may not
-// send (on hold, or before it knows where to send), and WaitPlayed waits
-// through the pause.
+// send (on hold, or before it knows where to send) or is in a Relay, and
+// WaitPlayed waits through the pause.
 func (s *Session) WaitPlayed(ctx context.Context) error {
 	s.mu.Lock()
 	if s.ended {
@@ -205,8 +205,9 @@ func (s *Session) destination() (netip.AddrPort, bool) {
 
 // nextPacket builds the packet to send this packet time, or returns nil
 // when the session may not send. A key press being sent replaces audio;
-// otherwise the next samples of the playout queue go out, padded with
-// silence, and an empty queue sends encoded silence. The marker bit
+// in a relay nothing else goes out (the other leg's packets do, see
+// Relay); otherwise the next samples of the playout queue go out, padded
+// with silence, and an empty queue sends encoded silence. The marker bit
 // flags the first packet of the stream and the first audio after
 // silence, a pause or a key press (RFC 3551 s.4.1). The timestamp moves
 // on by samples either way. Call with s.mu held.
@@ -229,6 +230,12 @@ func (s *Session) nextPacket(samples int) ([]byte, netip.AddrPort) {
 			s.stats.DigitsOut++
 		}
 		s.talking = false
+	} else if s.relayOut != nil {
+		// Relayed into: the other leg's packets are the stream now, sent
+		// as they arrive (relay.go). The clock still moves on, and queued
+		// audio waits, as on hold.
+		s.talking = false
+		return nil, dst
 	} else if n := s.playout.read(s.tx.pcm[:samples]); n > 0 {
 		clear(s.tx.pcm[n:samples])
 		pkt = s.tx.audio(s.codec, s.tx.pcm[:samples], !s.talking || !s.sentAny)

@@ -44,8 +44,8 @@ func (s *Session) isEnded() bool {
 // receivePacket is the receive path for one datagram from the socket: it
 // refuses what is not RTP of a negotiated payload type from the peer,
 // latches symmetric RTP onto the peer's source (see trustSource), and
-// hands the packet to the receiver. It returns the key of a DTMF key press the
-// packet starts.
+// hands the packet to the receiver, and in a Relay forwards it to the
+// other leg. It returns the key of a DTMF key press the packet starts.
 func (s *Session) receivePacket(pkt []byte, from netip.AddrPort, now time.Time) (rune, bool) {
 	h, payload, err := parseRTP(pkt)
 	from = unmap(from)
@@ -69,11 +69,25 @@ func (s *Session) receivePacket(pkt []byte, from netip.AddrPort, now time.Time) 
 	s.lastRx = now
 	s.stats.PacketsIn++
 	s.stats.BytesIn += uint64(len(payload))
-	d, ok := s.rx.packet(h, payload)
+	// In a relay the peer's audio goes straight to the other leg, so it
+	// skips the jitter buffer no one plays out; events still reach the
+	// DTMF receiver, so DTMF keeps reporting key presses.
+	out, codec := s.relayOut, s.codec
+	event := int(h.PayloadType) == s.dtmfPT
+	var d rune
+	var ok bool
+	if out == nil || event {
+		d, ok = s.rx.packet(h, payload)
+	}
 	if ok {
 		s.stats.DigitsIn++
 	}
 	s.mu.Unlock()
+	if out != nil {
+		// Forwarded now, in the reader, without s.mu: the other leg's
+		// reader forwards the other way under its own lock (relay.go).
+		out.forward(h, payload, codec, event)
+	}
 	if latched {
 		s.log.Debug("RTP source latched", "source", from.String())
 	}
