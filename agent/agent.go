@@ -81,6 +81,26 @@ type Call interface {
 	// Transfer asks for the call to be forwarded. Until a transfer
 	// service is configured it returns ErrTransferUnsupported.
 	Transfer(ctx context.Context, req TransferRequest) (TransferResult, error)
+
+	// Answer answers the call if it is still ringing, and returns once
+	// the caller has confirmed the answer (or ErrHangup if the caller
+	// gave up first). Calls are answered before Serve runs, unless the
+	// agent is an AnswerDeferrer that deferred it; then the first read,
+	// write or wait on the audio, a REFER, or a bridge that does not
+	// answer on bridge answers it. It does nothing on an answered call.
+	Answer(ctx context.Context) error
+}
+
+// AnswerDeferrer is an Agent that may run before its call is answered,
+// as TwiML runs <Dial answerOnBridge="true"> on a call still ringing: the
+// caller hears ringing, or the forwarding target's early media, and is
+// answered only when the target answers. If DeferAnswer returns true the
+// call rings while Serve runs, until something answers it (see
+// Call.Answer). A call Serve returns from unanswered is refused with 480
+// Temporarily Unavailable.
+type AnswerDeferrer interface {
+	Agent
+	DeferAnswer(info Info) bool
 }
 
 // Info holds the facts of a call that an agent may act on.
@@ -150,6 +170,19 @@ type TransferRequest struct {
 	// Username and Password answer a bridged target's digest challenge
 	// (TwiML <Sip username password>).
 	Username, Password string
+	// CallerID is the From user of a bridged call (TwiML <Dial
+	// callerId>); "" means the configured default.
+	CallerID string
+	// TimeLimit ends a bridged call after this long (TwiML <Dial
+	// timeLimit>); 0 means the default, 4 hours.
+	TimeLimit time.Duration
+	// HangupOnStar lets the caller press * to leave a bridged call and
+	// return to the agent (TwiML <Dial hangupOnStar>).
+	HangupOnStar bool
+	// AnswerOnBridge keeps a call that is still ringing unanswered until
+	// the bridged target answers (TwiML <Dial answerOnBridge>); the
+	// caller hears the target's ringing or early media meanwhile.
+	AnswerOnBridge bool
 }
 
 // TransferResult tells an agent how a transfer ended.

@@ -17,13 +17,19 @@ import (
 // returns its URI; sipp's exit status is checked when the test ends.
 func sippTarget(t *testing.T, scenario string, extra ...string) string {
 	t.Helper()
+	return sippTargetIn(t, t.TempDir(), scenario, extra...)
+}
+
+// sippTargetIn is sippTarget running in dir, where rtp_stream finds its
+// files.
+func sippTargetIn(t *testing.T, dir, scenario string, extra ...string) string {
+	t.Helper()
 	scen, err := filepath.Abs(filepath.Join("..", "testdata", "sipp", scenario))
 	if err != nil {
 		t.Fatal(err)
 	}
 	port := freePortOn(t, "udp", "127.0.0.1")
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
-	dir := t.TempDir()
 	args := append([]string{"-sf", scen, "-i", "127.0.0.1", "-mi", "127.0.0.1",
 		"-p", strconv.Itoa(port), "-mp", strconv.Itoa(freeEvenPortPair(t)),
 		"-m", "1", "-timeout", "30s", "-timeout_error", "-nostdin", "-trace_err", "-error_file", filepath.Join(dir, sippErrorLog)}, extra...)
@@ -264,6 +270,23 @@ func TestBridgeTargetWithEarlyMedia(t *testing.T) {
 		t.Fatalf("caller: %v\n%s", err, out)
 	}
 	if res := <-results; res.Status != "completed" || res.SIPCode != 200 {
+		t.Errorf("result %+v, want completed", res)
+	}
+	waitIdle(t, srv)
+}
+
+// The caller's hold (a sendonly re-INVITE) and resume (sendrecv) are
+// carried across the bridge: the target gets a sendonly re-INVITE, then a
+// sendrecv one (the sipp target checks both offers), and the call goes on.
+func TestBridgeCarriesHold(t *testing.T) {
+	uri := sippTarget(t, "uas_answer_hold.xml")
+	results := make(chan agent.TransferResult, 1)
+	srv := startServer(t, map[string]agent.Agent{"xfer": transferAgent(uri, "bridge", results)},
+		withTransfer(t, "sip:sales@127.0.0.1"))
+	if out, err := runSipp(t, srv, sippRun{Scenario: "uac_hold.xml", User: "xfer"}); err != nil {
+		t.Fatalf("caller: %v\n%s", err, out)
+	}
+	if res := <-results; res.Status != "completed" {
 		t.Errorf("result %+v, want completed", res)
 	}
 	waitIdle(t, srv)

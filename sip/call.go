@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -48,15 +49,23 @@ type Call struct {
 	hangupCh chan string // buffered(1): why sipagent should end the call
 
 	mu             sync.Mutex
-	local          sdp.Local          // our o= line identity; Version grows with changes
-	localSDP       []byte             // the SDP we last sent
-	neg            sdp.Media          // the media in force
-	awaitingAnswer bool               // our 2xx carried an offer; the ACK must answer
-	pendingCSeq    uint32             // CSeq of the INVITE whose 2xx awaits its ACK
-	badAnswer      bool               // the ACK's answer was missing or unusable
-	byeReceived    bool               // the caller's BYE came, perhaps ahead of its ACK
-	reinviteAck    chan struct{}      // closed when a re-INVITE's ACK arrives; nil if none is pending
-	referProgress  chan referProgress // NOTIFYs of the REFER in progress; nil if none
+	local          sdp.Local           // our o= line identity; Version grows with changes
+	localSDP       []byte              // the SDP we last sent
+	neg            sdp.Media           // the media in force
+	awaitingAnswer bool                // our 2xx carried an offer; the ACK must answer
+	pendingCSeq    uint32              // CSeq of the INVITE whose 2xx awaits its ACK
+	badAnswer      bool                // the ACK's answer was missing or unusable
+	byeReceived    bool                // the caller's BYE came, perhaps ahead of its ACK
+	reinviteAck    chan struct{}       // closed when a re-INVITE's ACK arrives; nil if none is pending
+	referProgress  chan referProgress  // NOTIFYs of the REFER in progress; nil if none
+	earlySent      bool                // 183 with SDP went to the caller
+	reoffering     bool                // our re-INVITE is in progress
+	onReinvite     func(sdp.Direction) // told of direction changes; nil if no one listens
+
+	// answered is set once our 2xx is sent (at once for calls we place);
+	// pending is non-nil for a call whose agent deferred the answer.
+	answered atomic.Bool
+	pending  *pendingAnswer
 
 	done chan struct{} // closed by teardown
 
@@ -75,12 +84,18 @@ func (c *Call) Info() agent.Info {
 
 // ReadAudio returns the next 20 ms of the caller's audio.
 func (c *Call) ReadAudio(ctx context.Context, frame []int16) (int, error) {
+	if err := c.ensureAnswered(ctx); err != nil {
+		return 0, err
+	}
 	n, err := c.sess.ReadFrame(ctx, frame)
 	return n, hangupErr(err)
 }
 
 // WriteAudio queues audio for the caller.
 func (c *Call) WriteAudio(ctx context.Context, pcm []int16) error {
+	if err := c.ensureAnswered(ctx); err != nil {
+		return err
+	}
 	return hangupErr(c.sess.Write(ctx, pcm))
 }
 
@@ -88,7 +103,12 @@ func (c *Call) WriteAudio(ctx context.Context, pcm []int16) error {
 func (c *Call) ClearAudio() { c.sess.Clear() }
 
 // WaitPlayed waits until queued audio has been played.
-func (c *Call) WaitPlayed(ctx context.Context) error { return hangupErr(c.sess.WaitPlayed(ctx)) }
+func (c *Call) WaitPlayed(ctx context.Context) error {
+	if err := c.ensureAnswered(ctx); err != nil {
+		return err
+	}
+	return hangupErr(c.sess.WaitPlayed(ctx))
+}
 
 // DTMF delivers the caller's key presses.
 func (c *Call) DTMF() <-chan rune { return c.sess.DTMF() }
@@ -164,6 +184,11 @@ func (c *Call) run() {
 	case reason = <-c.hangupCh:
 	}
 	cancel()
+	if agentReturned {
+		c.refuseUnanswered(480)
+	} else {
+		c.refuseUnanswered(503)
+	}
 	c.teardown(sendBye, reason)
 	if !agentReturned {
 		// The session is closed, so the agent's blocking calls return.
@@ -179,7 +204,7 @@ func (c *Call) run() {
 func (c *Call) teardown(sendBye bool, reason string) {
 	c.teardownOnce.Do(func() {
 		defer close(c.done)
-		if sendBye && c.dlg.LoadState() != sip.DialogStateEnded {
+		if sendBye && c.answered.Load() && c.dlg.LoadState() != sip.DialogStateEnded {
 			ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
 			if err := c.bye(ctx); err != nil {
 				c.log.Info("BYE not answered", "error", err)
@@ -339,6 +364,10 @@ func mediaDirection(d sdp.Direction) media.Direction {
 	}
 	return media.SendRecv
 }
+
+// Media returns the call's media session, for services that relay it
+// to another call (a bridge transfer). Agents never see it.
+func (c *Call) Media() *media.Session { return c.sess }
 
 // Server returns the server the call belongs to, for services that place
 // further calls on its behalf (a bridge transfer).

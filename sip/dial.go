@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
 	"time"
@@ -83,6 +84,7 @@ type outbound struct {
 	password    string
 	caller      agent.Caller
 	ringTimeout time.Duration // 0: the context decides, else DefaultRingTimeout
+	progress    func(Progress)
 }
 
 // DialRequest is a call to any SIP URI, as a bridge transfer places it.
@@ -97,6 +99,21 @@ type DialRequest struct {
 	CallerID string
 	// Timeout is how long the target may ring; default DefaultRingTimeout.
 	Timeout time.Duration
+	// Progress, if set, is called with each provisional response (180,
+	// 183, ...) the target sends while it rings, in the dialling
+	// goroutine; it must not block.
+	Progress func(Progress)
+}
+
+// Progress is a provisional response from a target being called.
+type Progress struct {
+	Code   int
+	Reason string
+	// Media is the target's early media (RFC 3960 s.3: the SDP of an
+	// 18x is the answer, and the target may send RTP at once), set from
+	// the first 18x that carried usable SDP on. It becomes the call's
+	// media if the target answers, and is closed if it does not.
+	Media *media.Session
 }
 
 // DialURI calls req.URI and runs ag on the call once it is answered, like
@@ -128,6 +145,7 @@ func (s *Server) DialURI(ctx context.Context, req DialRequest, ag agent.Agent) (
 		username:    req.Username,
 		password:    req.Password,
 		ringTimeout: req.Timeout,
+		progress:    req.Progress,
 	}
 	for _, h := range req.Headers {
 		o.headers = append(o.headers, sip.NewHeader(h.Name, h.Value))
@@ -173,8 +191,13 @@ func (s *Server) placeCall(ctx context.Context, o outbound, ag agent.Agent) (*Ca
 		return nil, fmt.Errorf("sip: no RTP port: %w", err)
 	}
 	rtpPort := int(conn.LocalAddr().(*net.UDPAddr).AddrPort().Port())
+	var early earlyMedia // owns conn once it has a session
 	fail := func(err error) (*Call, error) {
-		_ = conn.Close()
+		if early.sess != nil {
+			_ = early.sess.Close()
+		} else {
+			_ = conn.Close()
+		}
 		s.cfg.Ports.Release(rtpPort)
 		return nil, err
 	}
@@ -214,7 +237,17 @@ func (s *Server) placeCall(ctx context.Context, o outbound, ag agent.Agent) (*Ca
 	if err != nil {
 		return fail(fmt.Errorf("sip: sending INVITE: %w", err))
 	}
-	if err := dlg.WaitAnswer(ctx, sipgo.AnswerOptions{Username: o.username, Password: o.password}); err != nil {
+	onResponse := func(res *sip.Response) error {
+		if res.StatusCode <= 100 || !res.IsProvisional() {
+			return nil
+		}
+		early.provisional(s, res, conn, log)
+		if o.progress != nil {
+			o.progress(Progress{Code: res.StatusCode, Reason: res.Reason, Media: early.sess})
+		}
+		return nil
+	}
+	if err := dlg.WaitAnswer(ctx, sipgo.AnswerOptions{OnResponse: onResponse, Username: o.username, Password: o.password}); err != nil {
 		_ = dlg.Close()
 		var dr *sipgo.ErrDialogResponse
 		if errors.As(err, &dr) {
@@ -226,6 +259,11 @@ func (s *Server) placeCall(ctx context.Context, o outbound, ag agent.Agent) (*Ca
 	}
 	res := dlg.InviteResponse
 	neg, perr := sdp.ParseAnswer(res.Body(), s.cfg.Codecs)
+	if len(res.Body()) == 0 && early.sess != nil {
+		// The 18x's SDP was the answer; the 2xx need not repeat it
+		// (RFC 3261 s.13.2.1).
+		neg, perr = early.neg, nil
+	}
 	ack := s.newRequest(sip.ACK, remoteTarget(req, res), ep)
 	if err := dlg.WriteAck(ctx, ack); err != nil {
 		_ = dlg.Close()
@@ -248,7 +286,12 @@ func (s *Server) placeCall(ctx context.Context, o outbound, ag agent.Agent) (*Ca
 		_ = s.byeNow(dlg, ep)
 		return fail(fmt.Errorf("sip: answer refused: %w", perr))
 	}
-	sess, err := media.NewSession(s.mediaConfig(conn, neg, log))
+	sess := early.sess
+	if sess != nil {
+		err = sess.Update(mediaUpdate(neg))
+	} else {
+		sess, err = media.NewSession(s.mediaConfig(conn, neg, log))
+	}
 	if err != nil {
 		_ = s.byeNow(dlg, ep)
 		return fail(err)
@@ -273,6 +316,7 @@ func (s *Server) placeCall(ctx context.Context, o outbound, ag agent.Agent) (*Ca
 		done:        make(chan struct{}),
 		start:       time.Now(),
 	}
+	c.answered.Store(true)
 	s.calls.add(c.id, c)
 	sess.Start()
 	log.Info("call placed and answered", "to", o.target.String(), "via", o.dest.String(),
@@ -303,4 +347,33 @@ func (s *Server) outboundEndpoint(transport string, dest netip.Addr) endpoint {
 		ep.advertise = s.externalIP
 	}
 	return ep
+}
+
+// earlyMedia is the media of a call being placed whose target sent SDP
+// in a provisional response.
+type earlyMedia struct {
+	sess *media.Session
+	neg  sdp.Media
+}
+
+// provisional starts early media from the first 18x with usable SDP.
+// Later ones (another fork, a repeat) change nothing: one early session
+// is enough to hear ringback, and the 2xx settles the media in any case.
+func (e *earlyMedia) provisional(s *Server, res *sip.Response, conn *net.UDPConn, log *slog.Logger) {
+	if e.sess != nil || len(res.Body()) == 0 {
+		return
+	}
+	neg, err := sdp.ParseAnswer(res.Body(), s.cfg.Codecs)
+	if err != nil {
+		log.Info("early media refused", "status", res.StatusCode, "error", err)
+		return
+	}
+	sess, err := media.NewSession(s.mediaConfig(conn, neg, log))
+	if err != nil {
+		log.Info("early media refused", "status", res.StatusCode, "error", err)
+		return
+	}
+	e.sess, e.neg = sess, neg
+	sess.Start()
+	log.Info("early media from the target", "status", res.StatusCode, "codec", neg.Codec.Name)
 }

@@ -53,6 +53,9 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	go c.run()
+	if c.pending != nil {
+		c.holdInvite()
+	}
 }
 
 // setupCall answers an INVITE and returns the confirmed call, or an error
@@ -154,7 +157,6 @@ func (s *Server) setupCall(req *sip.Request, tx sip.ServerTransaction, caller ag
 		start:          time.Now(),
 	}
 	s.calls.add(dlg.ID, c)
-	sess.Start()
 	log.Info("call offered", "from", info.From, "to", info.To, "source", info.Source.String(),
 		"transport", ep.transport, "codec", neg.Codec.Name, "offer_in_ack", awaitingAnswer)
 
@@ -176,31 +178,20 @@ func (s *Server) setupCall(req *sip.Request, tx sip.ServerTransaction, caller ag
 		}
 	}
 
-	// RespondSDP blocks, retransmitting the 2xx over UDP, until the ACK
+	if defersAnswer(ag, info) {
+		// The agent answers when it is ready (see answer.go); the
+		// media starts then, or with early media.
+		c.pending = newPendingAnswer()
+		log.Info("call ringing; the agent answers")
+		return c, nil
+	}
+	// answer blocks, retransmitting the 2xx over UDP, until the ACK
 	// arrives (RFC 3261 s.13.3.1.4), a CANCEL wins the race, or the
 	// transaction times out.
-	if err := dlg.RespondSDP(localSDP); err != nil {
-		cancelled := errors.Is(context.Cause(dlg.Context()), sip.ErrTransactionCanceled) || errors.Is(err, sip.ErrTransactionCanceled)
-		switch {
-		case cancelled:
-			log.Info("call cancelled by caller")
-			c.teardown(false, "cancelled")
-		case c.hungUpByCaller():
-			log.Info("caller hung up before the call was confirmed")
-			c.teardown(false, "caller hung up")
-		default:
-			// RFC 3261 s.13.3.1.4: no ACK for our 2xx; end the session.
-			log.Warn("call not confirmed", "error", err)
-			c.teardown(dlg.LoadState() != sip.DialogStateEnded, "no ack")
-		}
+	if err := c.answer(); err != nil {
+		c.failAnswer(err)
 		return nil, err
 	}
-	if c.answerFailed() {
-		log.Warn("ACK carried no usable SDP answer; ending call")
-		c.teardown(true, "bad sdp in ack")
-		return nil, errors.New("bad answer in ack")
-	}
-	log.Info("call answered")
 	return c, nil
 }
 

@@ -34,7 +34,7 @@ func (c *Call) reInvite(req *sip.Request, tx sip.ServerTransaction) {
 	// check, so that two overlapping re-INVITEs cannot both pass it.
 	ackCh := make(chan struct{})
 	c.mu.Lock()
-	if c.reinviteAck != nil || c.awaitingAnswer {
+	if c.reinviteAck != nil || c.awaitingAnswer || c.reoffering {
 		c.mu.Unlock()
 		respond(c.log, tx, newResponse(req, 491, "Request Pending", nil))
 		return
@@ -103,9 +103,14 @@ func (c *Call) reInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	if !offerInAck {
 		c.mu.Lock()
+		changed := neg.Direction != c.neg.Direction
+		hook := c.onReinvite
 		c.neg = neg
 		c.info.Codec = neg.Codec.Name
 		c.mu.Unlock()
+		if changed && hook != nil {
+			go hook(neg.Direction)
+		}
 		if err := c.sess.Update(mediaUpdate(neg)); err != nil {
 			c.log.Warn("media update refused", "error", err)
 		}

@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/sipagent/sipagent/agent"
+	"github.com/sipagent/sipagent/media"
 	"github.com/sipagent/sipagent/sip"
+	"github.com/sipagent/sipagent/sip/sdp"
 )
 
 // errSecure refuses ;secure=true targets: the media layer has no SRTP,
@@ -16,10 +19,15 @@ import (
 // not dialling.
 var errSecure = errors.New("transfer: secure (SRTP) targets are not supported")
 
-// bridge places a call to t and relays audio between it and c, as TwiML
+// bridge places a call to t and relays its media to and from c, as TwiML
 // <Dial><Sip> does, until either side hangs up, t's time limit passes, or
-// (hangupOnStar) the caller presses *. The audio goes through each leg's
-// codec, so legs with different codecs (PCMU, PCMA) are transcoded.
+// (hangupOnStar) the caller presses *.
+//
+// While the target rings the caller hears it: its early media (183) is
+// relayed at once, and its 180 becomes 180 to a caller not yet answered
+// (AnswerOnBridge) or a ringback tone to one who is. RTP is relayed
+// packet by packet (media.Relay), transcoded between PCMU and PCMA where
+// the legs differ, with no jitter buffer or pacing in the way.
 func (s *Service) bridge(ctx context.Context, c *sip.Call, t Target) (agent.TransferResult, error) {
 	if t.Secure {
 		return agent.TransferResult{Status: "failed"}, errSecure
@@ -27,24 +35,226 @@ func (s *Service) bridge(ctx context.Context, c *sip.Call, t Target) (agent.Tran
 	if t.Transport == TransportTLS {
 		return agent.TransferResult{Status: "failed"}, fmt.Errorf("transfer: %s: tls targets are not supported yet", t.String())
 	}
-	ended := make(chan time.Duration, 1)
-	leg := agent.AgentFunc(func(bctx context.Context, b agent.Call) error {
-		start := time.Now()
-		relay(bctx, ctx, c, b, t)
-		ended <- time.Since(start)
-		return nil // the target's leg ends with BYE
-	})
+	if !t.AnswerOnBridge {
+		if err := c.Answer(ctx); err != nil {
+			return agent.TransferResult{Status: "failed"}, err
+		}
+	}
 	log := s.log.With("call_id", c.Info().CallID, "target", t.String())
-	log.Info("bridging: calling the target")
-	_, err := c.Server().DialURI(ctx, dialRequest(t), leg)
-	if err != nil {
+	b := &bridgeCall{caller: c, callerCtx: ctx, t: t, log: log, ended: make(chan bridgeEnd, 1)}
+	defer b.unlink()
+	defer b.stopRingback()
+
+	req := dialRequest(t)
+	req.Progress = b.progress
+	log.Info("bridging: calling the target", "answer_on_bridge", t.AnswerOnBridge)
+	if _, err := c.Server().DialURI(ctx, req, agent.AgentFunc(b.serveTarget)); err != nil {
 		res := dialFailure(err)
 		log.Info("bridge not established", "status", res.Status, "sip_code", res.SIPCode, "error", err)
 		return res, nil
 	}
-	d := <-ended
-	log.Info("bridge ended", "duration", d.Round(time.Millisecond))
+	end := <-b.ended
+	if end.err != nil {
+		log.Info("bridge not joined", "error", end.err)
+		return agent.TransferResult{Status: "failed", SIPCode: 200}, end.err
+	}
+	log.Info("bridge ended", "duration", end.d.Round(time.Millisecond))
 	return agent.TransferResult{Status: "completed", SIPCode: 200}, nil
+}
+
+// bridgeCall is one bridge: the caller's leg, and the relay to the
+// target's media once there is some.
+type bridgeCall struct {
+	caller    *sip.Call
+	callerCtx context.Context
+	t         Target
+	log       *slog.Logger
+	ended     chan bridgeEnd
+
+	mu       sync.Mutex
+	relay    *media.Relay
+	relayTo  *media.Session
+	ringback context.CancelFunc // stops the ringback tone; nil if none plays
+}
+
+// bridgeEnd is how a bridge whose target answered ended: after d, or
+// never joined because of err.
+type bridgeEnd struct {
+	d   time.Duration
+	err error
+}
+
+// progress passes the target's ringing on to the caller. It runs in the
+// dialling goroutine and must not block for long.
+func (b *bridgeCall) progress(p sip.Progress) {
+	c := b.caller
+	switch {
+	case p.Media != nil:
+		// Early media: the caller hears what the target sends.
+		if !c.Answered() {
+			_ = c.EarlyMedia(b.callerCtx)
+		}
+		b.stopRingback()
+		if err := b.link(p.Media); err != nil {
+			b.log.Info("early media not relayed", "error", err)
+		}
+	case p.Code >= 180 && p.Code <= 182:
+		if !c.Answered() {
+			_ = c.Ringing(b.callerCtx)
+			return
+		}
+		b.startRingback()
+	}
+}
+
+// serveTarget runs on the target's leg once it answers: it answers a
+// caller still ringing, joins the legs' media and holds them together
+// until the bridge ends.
+func (b *bridgeCall) serveTarget(ctx context.Context, leg agent.Call) error {
+	b.stopRingback()
+	target, ok := leg.(*sip.Call)
+	if !ok {
+		err := fmt.Errorf("transfer: target leg is %T, not a SIP call", leg)
+		b.ended <- bridgeEnd{err: err}
+		return err
+	}
+	// With answerOnBridge the caller is answered only now; one who gave
+	// up meanwhile ends the target's leg too.
+	if err := b.caller.Answer(b.callerCtx); err != nil {
+		b.ended <- bridgeEnd{err: fmt.Errorf("transfer: caller gone before the bridge: %w", err)}
+		return nil
+	}
+	if err := b.link(target.Media()); err != nil {
+		b.ended <- bridgeEnd{err: fmt.Errorf("transfer: joining the media: %w", err)}
+		return err
+	}
+	// Hold on one leg is carried to the other (RFC 3264 s.8.4): the
+	// side put on hold hears nothing from us either way, but a phone
+	// told so can show it, and play its own music.
+	b.caller.OnReinvite(b.mirror(ctx, target))
+	target.OnReinvite(b.mirror(ctx, b.caller))
+	defer b.caller.OnReinvite(nil)
+	defer target.OnReinvite(nil)
+	start := time.Now()
+	hold(ctx, b.callerCtx, b.caller, target, b.t)
+	b.unlink()
+	b.ended <- bridgeEnd{d: time.Since(start)}
+	return nil // the target's leg ends with BYE
+}
+
+// mirror returns the hook that offers to leg the direction that matches
+// a leg's new one: when the caller holds (we receive only), the target is
+// sent to, not heard (sendonly); sendrecv takes both off hold.
+func (b *bridgeCall) mirror(ctx context.Context, to *sip.Call) func(sdp.Direction) {
+	return func(ours sdp.Direction) {
+		if err := to.Reoffer(ctx, ours.Reverse()); err != nil {
+			b.log.Info("hold not carried across the bridge", "direction", string(ours), "error", err)
+		}
+	}
+}
+
+// link relays media between the caller and to, replacing a relay to
+// another session (early media of one fork, then the answer of another).
+func (b *bridgeCall) link(to *media.Session) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.relayTo == to && b.relay != nil {
+		return nil
+	}
+	if b.relay != nil {
+		_ = b.relay.Close()
+		b.relay, b.relayTo = nil, nil
+	}
+	r, err := media.NewRelay(b.caller.Media(), to)
+	if err != nil {
+		return err
+	}
+	b.relay, b.relayTo = r, to
+	return nil
+}
+
+func (b *bridgeCall) unlink() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.relay != nil {
+		_ = b.relay.Close()
+		b.relay, b.relayTo = nil, nil
+	}
+}
+
+// startRingback plays a ringback tone to the (answered) caller while the
+// target rings without early media.
+func (b *bridgeCall) startRingback() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.ringback != nil || b.relay != nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(b.callerCtx)
+	b.ringback = cancel
+	go playRingback(ctx, b.caller)
+}
+
+func (b *bridgeCall) stopRingback() {
+	b.mu.Lock()
+	stop := b.ringback
+	b.ringback = nil
+	b.mu.Unlock()
+	if stop != nil {
+		stop()
+		b.caller.ClearAudio()
+	}
+}
+
+// hold keeps the bridge up until the target's leg ends (ctx), the caller's
+// does (callerCtx), the time limit passes or, with hangupOnStar, the
+// caller presses *. Key presses travel with the relayed RTP; the ones
+// read here are drained so that none reaches the agent afterwards.
+func hold(ctx, callerCtx context.Context, caller, target agent.Call, t Target) {
+	ctx, cancel := context.WithTimeout(ctx, t.TimeLimit)
+	defer cancel()
+	defer context.AfterFunc(callerCtx, cancel)()
+	var wg sync.WaitGroup
+	wg.Go(func() { drainDTMF(ctx, cancel, caller, t.HangupOnStar) })
+	wg.Go(func() { drainDTMF(ctx, cancel, target, false) })
+	wg.Go(func() {
+		// The media ending on either leg (RTP timeout, teardown) ends
+		// the bridge too.
+		select {
+		case <-ctx.Done():
+		case <-mediaDone(caller):
+		case <-mediaDone(target):
+		}
+		cancel()
+	})
+	wg.Wait()
+}
+
+func mediaDone(c agent.Call) <-chan struct{} {
+	if sc, ok := c.(*sip.Call); ok {
+		return sc.Media().Done()
+	}
+	return nil
+}
+
+// drainDTMF reads from's key presses until ctx ends. With hangupOnStar a
+// * ends the bridge (TwiML <Dial hangupOnStar>).
+func drainDTMF(ctx context.Context, stop context.CancelFunc, from agent.Call, hangupOnStar bool) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case d, ok := <-from.DTMF():
+			if !ok {
+				stop()
+				return
+			}
+			if d == '*' && hangupOnStar {
+				stop()
+				return
+			}
+		}
+	}
 }
 
 // dialFailure maps a failed dial onto DialCallStatus words.
@@ -60,67 +270,6 @@ func dialFailure(err error) agent.TransferResult {
 		return agent.TransferResult{Status: "busy", SIPCode: de.Code}
 	default:
 		return agent.TransferResult{Status: "failed", SIPCode: de.Code}
-	}
-}
-
-// relay copies audio both ways between the caller a and the target b
-// until one of them ends, callerCtx ends, the time limit passes or the
-// caller presses * with hangupOnStar. Each direction reads 20 ms frames
-// as the leg's own jitter buffer releases them and queues them on the
-// other leg's paced sender.
-func relay(bctx, callerCtx context.Context, a, b agent.Call, t Target) {
-	ctx, cancel := context.WithTimeout(bctx, t.TimeLimit)
-	defer cancel()
-	defer context.AfterFunc(callerCtx, cancel)()
-	var wg sync.WaitGroup
-	wg.Go(func() { pump(ctx, cancel, a, b) })
-	wg.Go(func() { pump(ctx, cancel, b, a) })
-	wg.Go(func() { relayDTMF(ctx, cancel, a, b, t.HangupOnStar) })
-	wg.Go(func() { relayDTMF(ctx, cancel, b, a, false) })
-	wg.Wait()
-}
-
-// dtmfSender is a leg that can send key presses (a *sip.Call).
-type dtmfSender interface {
-	SendDTMF(ctx context.Context, digit rune) error
-}
-
-// relayDTMF passes from's key presses to to as RFC 4733 events. With
-// hangupOnStar a * ends the bridge instead (TwiML <Dial hangupOnStar>).
-func relayDTMF(ctx context.Context, stop context.CancelFunc, from, to agent.Call, hangupOnStar bool) {
-	sender, _ := to.(dtmfSender)
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case d, ok := <-from.DTMF():
-			if !ok {
-				return
-			}
-			if d == '*' && hangupOnStar {
-				stop()
-				return
-			}
-			if sender != nil {
-				// A leg without telephone-event cannot take it; the key
-				// press is dropped, the audio goes on.
-				_ = sender.SendDTMF(ctx, d)
-			}
-		}
-	}
-}
-
-func pump(ctx context.Context, stop context.CancelFunc, from, to agent.Call) {
-	defer stop()
-	frame := make([]int16, agent.FrameSamples)
-	for {
-		n, err := from.ReadAudio(ctx, frame)
-		if err != nil {
-			return
-		}
-		if err := to.WriteAudio(ctx, frame[:n]); err != nil {
-			return
-		}
 	}
 }
 

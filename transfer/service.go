@@ -52,11 +52,10 @@ func (s *Service) Transfer(ctx context.Context, c *sip.Call, req agent.TransferR
 		log.Warn("transfer refused: target not in transfer.allow", "target", t.String())
 		return agent.TransferResult{Status: "failed"}, err
 	}
-	if req.Timeout > 0 {
-		t.Timeout = min(req.Timeout, MaxTimeout)
-	}
-	if req.Username != "" {
-		t.Username, t.Password = req.Username, req.Password
+	applyRequest(&t, req)
+	if err := t.Validate(); err != nil {
+		log.Warn("transfer refused: bad request", "error", err)
+		return agent.TransferResult{Status: "failed"}, err
 	}
 	mode, err := ParseMode(req.Mode)
 	if err != nil {
@@ -69,6 +68,10 @@ func (s *Service) Transfer(ctx context.Context, c *sip.Call, req agent.TransferR
 		return s.bridge(ctx, c, t)
 	}
 
+	// REFER needs a dialog: a call still ringing is answered first.
+	if err := c.Answer(ctx); err != nil {
+		return agent.TransferResult{Status: "failed"}, err
+	}
 	log.Info("transferring with REFER", "target", t.String(), "mode", mode)
 	res, err := c.Refer(ctx, t.ReferTo())
 	if err != nil {
@@ -87,6 +90,25 @@ func (s *Service) Transfer(ctx context.Context, c *sip.Call, req agent.TransferR
 	}
 	log.Info("transfer ended", "target", t.String(), "status", out.Status, "sip_code", out.SIPCode)
 	return out, nil
+}
+
+// applyRequest lays what the agent's request says over the target
+// parsed from its URI; zero fields leave the target's values.
+func applyRequest(t *Target, req agent.TransferRequest) {
+	if req.Timeout > 0 {
+		t.Timeout = min(req.Timeout, MaxTimeout)
+	}
+	if req.TimeLimit > 0 {
+		t.TimeLimit = min(req.TimeLimit, MaxTimeLimit)
+	}
+	if req.CallerID != "" {
+		t.CallerID = req.CallerID
+	}
+	if req.Username != "" {
+		t.Username, t.Password = req.Username, req.Password
+	}
+	t.AnswerOnBridge = t.AnswerOnBridge || req.AnswerOnBridge
+	t.HangupOnStar = t.HangupOnStar || req.HangupOnStar
 }
 
 // ReferTarget checks a Refer-To value from a REFER the far end sent:

@@ -141,6 +141,15 @@ func (c *Call) Transfer(ctx context.Context, req agent.TransferRequest) (agent.T
 	return c.transfer(ctx, req)
 }
 
+// Answer records that the agent answered the call.
+func (c *Call) Answer(ctx context.Context) error {
+	if err := c.live(ctx); err != nil {
+		return err
+	}
+	c.update(func(r *Record) { r.Answers++ })
+	return nil
+}
+
 // SendAudio hands frame to the agent as the caller's next 20 ms of audio.
 // It blocks until the agent reads it, the call ends or ctx is done.
 func (c *Call) SendAudio(ctx context.Context, frame []int16) error {

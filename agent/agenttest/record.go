@@ -23,6 +23,8 @@ type Record struct {
 	Clears int
 	// Transfers holds every Transfer request, in order.
 	Transfers []agent.TransferRequest
+	// Answers counts Answer calls.
+	Answers int
 	// Ended is true once the call has ended.
 	Ended bool
 }

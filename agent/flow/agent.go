@@ -72,6 +72,17 @@ func New(f *Flow, opts ...Option) (*Agent, error) {
 	return a, nil
 }
 
+// DeferAnswer reports whether the flow starts by forwarding the call with
+// answer_on_bridge: such a call is left ringing (agent.AnswerDeferrer),
+// and is answered when the target answers, or by the first step that
+// plays audio or listens if the transfer fails.
+func (a *Agent) DeferAnswer(agent.Info) bool {
+	ta, ok := a.flow.steps[a.flow.start].act.(*transferAction)
+	return ok && ta.req.AnswerOnBridge
+}
+
+var _ agent.AnswerDeferrer = (*Agent)(nil)
+
 // Serve runs the flow from its start step until a hangup step, the caller
 // hanging up, or an error. The caller hanging up is not an error.
 func (a *Agent) Serve(ctx context.Context, call agent.Call) error {

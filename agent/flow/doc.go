@@ -59,7 +59,15 @@
 //   - transfer: asks for the call to be forwarded (agent.Call.Transfer).
 //     Its keys: target, a sip:, sips: or tel: URI, or if absent the target
 //     given to New with WithTransferTarget; mode, refer, bridge or auto
-//     (absent: the server's default).
+//     (absent: the server's default); and for a bridge, as TwiML <Dial>
+//     has them: timeout (how long the target may ring, 5s-10m, default
+//     30s), time_limit (default 4h), caller_id (the From user),
+//     hangup_on_star (* leaves the bridge and returns to the flow) and
+//     answer_on_bridge. A flow whose first step is a transfer with
+//     answer_on_bridge: true leaves the call ringing, so the caller hears
+//     the target ring (or its early media) and is answered only when the
+//     target answers; if the transfer fails, the next step that plays
+//     audio or listens answers the call, and a hangup refuses it with 480.
 //   - hangup: true ends the call.
 //
 // Where to go next:

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -19,7 +21,7 @@ type transferAction struct {
 var transferModes = []string{"refer", "bridge", "auto"}
 
 func parseTransfer(at where, n *yaml.Node) (*transferAction, error) {
-	entries, err := fields(at, n, []string{"target", "mode"})
+	entries, err := fields(at, n, []string{"target", "mode", "timeout", "time_limit", "caller_id", "answer_on_bridge", "hangup_on_star"})
 	if err != nil {
 		return nil, err
 	}
@@ -41,9 +43,51 @@ func parseTransfer(at where, n *yaml.Node) (*transferAction, error) {
 			if !slices.Contains(transferModes, a.req.Mode) {
 				return nil, kat.errorf(e.value, "%q: want refer, bridge or auto", a.req.Mode)
 			}
+		case "timeout":
+			// TwiML <Dial timeout> allows 5 s to 600 s.
+			if a.req.Timeout, err = duration(kat, e.value, 5*time.Second, 600*time.Second); err != nil {
+				return nil, err
+			}
+		case "time_limit":
+			if a.req.TimeLimit, err = duration(kat, e.value, time.Second, 24*time.Hour); err != nil {
+				return nil, err
+			}
+		case "caller_id":
+			if a.req.CallerID, err = text(kat, e.value); err != nil {
+				return nil, err
+			}
+			if !validCallerID(a.req.CallerID) {
+				return nil, kat.errorf(e.value, "%q: want up to 64 letters, digits and +-_.", a.req.CallerID)
+			}
+		case "answer_on_bridge":
+			if a.req.AnswerOnBridge, err = boolean(kat, e.value); err != nil {
+				return nil, err
+			}
+		case "hangup_on_star":
+			if a.req.HangupOnStar, err = boolean(kat, e.value); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return a, nil
+}
+
+// validCallerID reports whether id can be a SIP From user as TwiML
+// <Dial callerId> allows it: letters, digits and +-_. (the transfer
+// service checks it again).
+func validCallerID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	allowed := func(r rune) bool {
+		return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || strings.ContainsRune("+-_.", r)
+	}
+	for _, r := range id {
+		if !allowed(r) {
+			return false
+		}
+	}
+	return true
 }
 
 // run requests the transfer. Anything but a completed transfer is a
