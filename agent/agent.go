@@ -14,6 +14,8 @@ package agent
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"net/netip"
 	"strings"
@@ -113,6 +115,10 @@ type Info struct {
 	Source     netip.AddrPort // where the INVITE came from
 	Transport  string         // udp, tcp, ...
 	Codec      string         // negotiated codec name, e.g. PCMU
+	// Direction is inbound for a call sipagent took, outbound-api for
+	// one the API placed, outbound-dial for a bridged call's target leg
+	// (Twilio's words).
+	Direction string
 	// Caller says how sipagent let the call in.
 	Caller Caller
 	// Account is the name of the registration account the call was
@@ -122,6 +128,14 @@ type Info struct {
 	// Headers holds every SIP header of the initial INVITE, including
 	// X- headers, in the order received. Names keep the case received.
 	Headers []Header
+}
+
+// CallSid returns a Twilio-style call SID for the call ("CA" and 32 hex
+// digits), derived from the SIP Call-ID so that every agent, webhook and
+// stream names the same call the same way.
+func (i Info) CallSid() string {
+	sum := sha256.Sum256([]byte(i.CallID))
+	return "CA" + hex.EncodeToString(sum[:16])
 }
 
 // Caller is how a call was admitted: Kind is CallerPeer (listed by
@@ -179,6 +193,11 @@ type TransferRequest struct {
 	// HangupOnStar lets the caller press * to leave a bridged call and
 	// return to the agent (TwiML <Dial hangupOnStar>).
 	HangupOnStar bool
+	// TwiML, if set, is a <Response> document holding one <Dial> or
+	// <Refer>, which the transfer service parses (strictly, against its
+	// allow-list) in place of Target and the fields above: how the TwiML
+	// agent hands over a verb as its application wrote it.
+	TwiML string
 	// AnswerOnBridge keeps a call that is still ringing unanswered until
 	// the bridged target answers (TwiML <Dial answerOnBridge>); the
 	// caller hears the target's ringing or early media meanwhile.
