@@ -3,6 +3,7 @@ package sip
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/sipagent/sipagent/agent"
@@ -81,6 +82,33 @@ func (c *Call) ensureAnswered(ctx context.Context) error {
 		return nil
 	}
 	return c.Answer(ctx)
+}
+
+// ErrAnswered is returned by Reject for a call already answered.
+var ErrAnswered = errors.New("sip: the call is already answered")
+
+// Reject refuses a call that is still ringing with a final failure: 486
+// Busy Here, 603 Decline, 480, or 503 (TwiML <Reject reason>). It
+// returns once the response is sent; the call then ends.
+func (c *Call) Reject(ctx context.Context, code int) error {
+	if c.pending == nil || c.answered.Load() {
+		return ErrAnswered
+	}
+	if code < 400 || code > 699 {
+		return fmt.Errorf("sip: %d is not a failure response", code)
+	}
+	if err := c.pending.ask(ctx, code); err != nil {
+		return err
+	}
+	select {
+	case <-c.pending.done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if c.answered.Load() {
+		return ErrAnswered
+	}
+	return nil
 }
 
 // Ringing sends 180 Ringing to a caller not yet answered, for a bridge

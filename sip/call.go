@@ -46,7 +46,8 @@ type Call struct {
 	rtpPort int
 	start   time.Time
 
-	hangupCh chan string // buffered(1): why sipagent should end the call
+	hangupCh chan string      // buffered(1): why sipagent should end the call
+	redirect chan agent.Agent // the agent to take the call over (Redirect)
 
 	mu             sync.Mutex
 	local          sdp.Local           // our o= line identity; Version grows with changes
@@ -153,36 +154,50 @@ func (c *Call) run() {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
-	agentDone := make(chan error, 1)
-	go func() {
-		defer func() {
-			if r := recover(); r != nil {
-				agentDone <- fmt.Errorf("agent panicked: %v", r)
-			}
-		}()
-		agentDone <- c.agent.Serve(ctx, c)
-	}()
+	agentCtx, stopAgent := context.WithCancel(ctx)
+	agentDone := c.serve(agentCtx, c.agent)
 
 	var reason string
 	sendBye := true
 	agentReturned := false
-	select {
-	case err := <-agentDone:
-		agentReturned = true
-		reason = "agent hung up"
-		if agentFailed(err) {
-			c.log.Warn("agent failed", "error", err)
-			reason = "agent error"
+wait:
+	for {
+		select {
+		case err := <-agentDone:
+			agentReturned = true
+			reason = "agent hung up"
+			if agentFailed(err) {
+				c.srv.stats.agentFailed()
+				c.log.Warn("agent failed", "error", err)
+				reason = "agent error"
+			}
+			break wait
+		case next := <-c.redirect:
+			// The agent in charge stops (its context ends, so its
+			// blocking calls return) and the next one takes the call
+			// over, with the old one's queued audio dropped.
+			stopAgent()
+			if err := <-agentDone; agentFailed(err) {
+				c.log.Info("agent ended with an error when the call was redirected", "error", err)
+			}
+			c.sess.Clear()
+			agentCtx, stopAgent = context.WithCancel(ctx)
+			agentDone = c.serve(agentCtx, next)
+			c.log.Info("call redirected to another agent")
+		case <-c.dlg.Context().Done():
+			reason, sendBye = "caller hung up", false
+			break wait
+		case <-c.sess.Done():
+			reason = "media ended"
+			if errors.Is(c.sess.Err(), media.ErrRTPTimeout) {
+				reason = "rtp timeout"
+			}
+			break wait
+		case reason = <-c.hangupCh:
+			break wait
 		}
-	case <-c.dlg.Context().Done():
-		reason, sendBye = "caller hung up", false
-	case <-c.sess.Done():
-		reason = "media ended"
-		if errors.Is(c.sess.Err(), media.ErrRTPTimeout) {
-			reason = "rtp timeout"
-		}
-	case reason = <-c.hangupCh:
 	}
+	stopAgent()
 	cancel()
 	if agentReturned {
 		c.refuseUnanswered(480)
@@ -193,10 +208,46 @@ func (c *Call) run() {
 	if !agentReturned {
 		// The session is closed, so the agent's blocking calls return.
 		if err := <-agentDone; agentFailed(err) {
+			c.srv.stats.agentFailed()
 			c.log.Info("agent ended with an error after the call ended", "error", err)
 		}
 	}
 	c.srv.calls.release()
+}
+
+// serve runs ag on the call in a goroutine of its own and returns the
+// channel its result arrives on; a panic is its result too.
+func (c *Call) serve(ctx context.Context, ag agent.Agent) <-chan error {
+	done := make(chan error, 1)
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				done <- fmt.Errorf("agent panicked: %v", r)
+			}
+		}()
+		done <- ag.Serve(ctx, c)
+	}()
+	return done
+}
+
+// ErrCallEnded is returned for a call that has ended.
+var ErrCallEnded = errors.New("sip: the call has ended")
+
+// Redirect hands the call to ag, as Twilio's live-call update with new
+// TwiML does: the agent in charge is stopped and ag runs on the call
+// from here on. It returns ErrCallEnded once the call is over.
+func (c *Call) Redirect(ag agent.Agent) error {
+	select {
+	case <-c.done:
+		return ErrCallEnded
+	default:
+	}
+	select {
+	case c.redirect <- ag:
+		return nil
+	case <-c.done:
+		return ErrCallEnded
+	}
 }
 
 // teardown ends the call once: BYE if asked and the dialog is up, then the
@@ -216,6 +267,7 @@ func (c *Call) teardown(sendBye bool, reason string) {
 		c.srv.calls.remove(c.id)
 		_ = c.dlg.Close()
 		st := c.sess.Stats()
+		c.srv.stats.callEnded(reason, c.answered.Load(), st)
 		c.log.Info("call ended", "reason", reason, "duration", time.Since(c.start).Round(time.Millisecond),
 			"rtp_in", st.PacketsIn, "rtp_out", st.PacketsOut, "rtp_lost", st.Lost)
 	})

@@ -68,6 +68,7 @@ func (s *Server) Dial(ctx context.Context, user string, ag agent.Agent) (string,
 		toUser:    b.User,
 		fromUser:  "sipagent",
 		caller:    agent.Caller{Kind: agent.CallerUser, Name: b.User},
+		direction: "outbound-api",
 	}, ag)
 }
 
@@ -85,6 +86,8 @@ type outbound struct {
 	caller      agent.Caller
 	ringTimeout time.Duration // 0: the context decides, else DefaultRingTimeout
 	progress    func(Progress)
+	direction   string // agent.Info.Direction; "" means outbound-dial
+	callID      string // "" makes a new one
 }
 
 // DialRequest is a call to any SIP URI, as a bridge transfer places it.
@@ -99,6 +102,13 @@ type DialRequest struct {
 	CallerID string
 	// Timeout is how long the target may ring; default DefaultRingTimeout.
 	Timeout time.Duration
+	// CallID is the Call-ID to place the call with; "" makes a new
+	// one. The live-call API sets it to tell the call's SID at once.
+	CallID string
+	// Direction is the call's agent.Info.Direction; default
+	// outbound-dial (a bridged call's target), outbound-api for a call
+	// the live-call API places.
+	Direction string
 	// Progress, if set, is called with each provisional response (180,
 	// 183, ...) the target sends while it rings, in the dialling
 	// goroutine; it must not block.
@@ -146,6 +156,8 @@ func (s *Server) DialURI(ctx context.Context, req DialRequest, ag agent.Agent) (
 		password:    req.Password,
 		ringTimeout: req.Timeout,
 		progress:    req.Progress,
+		direction:   req.Direction,
+		callID:      req.CallID,
 	}
 	for _, h := range req.Headers {
 		o.headers = append(o.headers, sip.NewHeader(h.Name, h.Value))
@@ -215,7 +227,10 @@ func (s *Server) placeCall(ctx context.Context, o outbound, ag agent.Agent) (*Ca
 		toHost = contact.Address.Host
 	}
 	req.AppendHeader(&sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: o.toUser, Host: toHost}, Params: sip.NewParams()})
-	cid := sip.CallIDHeader(newTag() + newTag())
+	cid := sip.CallIDHeader(o.callID)
+	if cid == "" {
+		cid = sip.CallIDHeader(newTag() + newTag())
+	}
 	req.AppendHeader(&cid)
 	req.AppendHeader(&sip.CSeqHeader{SeqNo: 1, MethodName: sip.INVITE})
 	maxFwd := sip.MaxForwardsHeader(70)
@@ -269,7 +284,12 @@ func (s *Server) placeCall(ctx context.Context, o outbound, ag agent.Agent) (*Ca
 		_ = dlg.Close()
 		return fail(fmt.Errorf("sip: sending ACK: %w", err))
 	}
+	direction := o.direction
+	if direction == "" {
+		direction = "outbound-dial"
+	}
 	info := agent.Info{
+		Direction:  direction,
 		CallID:     string(cid),
 		From:       from.Address.String(),
 		To:         req.To().Address.String(),
@@ -313,6 +333,7 @@ func (s *Server) placeCall(ctx context.Context, o outbound, ag agent.Agent) (*Ca
 		neg:         neg,
 		pendingCSeq: 1,
 		hangupCh:    make(chan string, 1),
+		redirect:    make(chan agent.Agent),
 		done:        make(chan struct{}),
 		start:       time.Now(),
 	}

@@ -153,6 +153,7 @@ func (s *Server) setupCall(req *sip.Request, tx sip.ServerTransaction, caller ag
 		awaitingAnswer: awaitingAnswer,
 		pendingCSeq:    req.CSeq().SeqNo,
 		hangupCh:       make(chan string, 1),
+		redirect:       make(chan agent.Agent),
 		done:           make(chan struct{}),
 		start:          time.Now(),
 	}
@@ -208,6 +209,7 @@ func (s *Server) route(info agent.Info, req *sip.Request) (ag agent.Agent, accou
 // reject answers the INVITE with the failure err calls for and logs it.
 func (s *Server) reject(log *slog.Logger, req *sip.Request, tx sip.ServerTransaction, err error) error {
 	se := asStatus(err)
+	s.stats.rejected()
 	log.Info("call rejected", "status", se.Code, "reason", se.Reason, "error", se.Err, "source", req.Source())
 	respond(s.log, tx, newResponse(req, se.Code, se.Reason, nil, se.Headers...))
 	return se
@@ -266,6 +268,7 @@ func newSessionID() uint64 {
 // callInfo collects the facts an agent may act on.
 func callInfo(req *sip.Request) agent.Info {
 	info := agent.Info{
+		Direction:  "inbound",
 		CallID:     callID(req),
 		RequestURI: req.Recipient.String(),
 		Transport:  req.Transport(),

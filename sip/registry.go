@@ -59,6 +59,17 @@ func (r *registry) remove(id string) {
 	r.mu.Unlock()
 }
 
+// all returns the calls registered now.
+func (r *registry) all() []*Call {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]*Call, 0, len(r.byID))
+	for _, c := range r.byID {
+		out = append(out, c)
+	}
+	return out
+}
+
 // match finds the call an in-dialog request belongs to, or nil.
 func (r *registry) match(req *sip.Request) *Call {
 	id, err := sip.DialogIDFromRequestUAS(req)

@@ -22,7 +22,9 @@ var ErrInvitePending = errors.New("sip: an INVITE of this call is in progress")
 // direction dir, as a B2BUA does to put the other leg of a bridge on
 // hold (sendonly or inactive, RFC 3264 s.8.4) or take it off (sendrecv),
 // and applies the answer. The codec in use is offered first, so it
-// stays. A failure (491, no answer) leaves the media as it was.
+// stays. Offering the direction already in force does nothing. A
+// failure (491, no answer, another INVITE in progress) leaves the media
+// as it was.
 func (c *Call) Reoffer(ctx context.Context, dir sdp.Direction) error {
 	if !c.Answered() {
 		return ErrInvitePending
@@ -33,6 +35,10 @@ func (c *Call) Reoffer(ctx context.Context, dir sdp.Direction) error {
 		defer cancel()
 	}
 	c.mu.Lock()
+	if c.neg.Direction == dir {
+		c.mu.Unlock()
+		return nil // nothing to change
+	}
 	if c.reinviteAck != nil || c.awaitingAnswer || c.reoffering {
 		c.mu.Unlock()
 		return ErrInvitePending
@@ -98,6 +104,15 @@ func (c *Call) ackReoffer(inv *sip.Request, res *sip.Response) {
 	if err := c.srv.client.WriteRequest(ack); err != nil {
 		c.log.Info("ACK of re-INVITE not sent", "error", err)
 	}
+}
+
+// Direction returns the call's media direction as negotiated, ours: the
+// answer we gave the far end's last offer, or what its answer to ours
+// left us.
+func (c *Call) Direction() sdp.Direction {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.neg.Direction
 }
 
 // OnReinvite sets f to be told the call's new media direction (ours, as

@@ -85,6 +85,7 @@ type Server struct {
 	sipgoLog   *sipgoLogState // counts what sipgo dropped; silenced by Close
 	callWG     sync.WaitGroup // one per call goroutine and per INVITE in setup
 	serveWG    sync.WaitGroup // one per listener
+	stats      serverStats    // counted as calls end, for Stats
 
 	mu        sync.Mutex
 	listeners []boundListener

@@ -131,10 +131,12 @@ func (b *bridgeCall) serveTarget(ctx context.Context, leg agent.Call) error {
 	// Hold on one leg is carried to the other (RFC 3264 s.8.4): the
 	// side put on hold hears nothing from us either way, but a phone
 	// told so can show it, and play its own music.
-	b.caller.OnReinvite(b.mirror(ctx, target))
-	target.OnReinvite(b.mirror(ctx, b.caller))
-	defer b.caller.OnReinvite(nil)
-	defer target.OnReinvite(nil)
+	mctx, stopMirror := context.WithCancel(ctx)
+	var mirrors sync.WaitGroup
+	mirrors.Go(func() { b.carryHold(mctx, b.caller, target) })
+	mirrors.Go(func() { b.carryHold(mctx, target, b.caller) })
+	defer mirrors.Wait()
+	defer stopMirror()
 	start := time.Now()
 	hold(ctx, b.callerCtx, b.caller, target, b.t)
 	b.unlink()
@@ -142,16 +144,50 @@ func (b *bridgeCall) serveTarget(ctx context.Context, leg agent.Call) error {
 	return nil // the target's leg ends with BYE
 }
 
-// mirror returns the hook that offers to leg the direction that matches
-// a leg's new one: when the caller holds (we receive only), the target is
-// sent to, not heard (sendonly); sendrecv takes both off hold.
-func (b *bridgeCall) mirror(ctx context.Context, to *sip.Call) func(sdp.Direction) {
-	return func(ours sdp.Direction) {
-		if err := to.Reoffer(ctx, ours.Reverse()); err != nil {
-			b.log.Info("hold not carried across the bridge", "direction", string(ours), "error", err)
+// carryHold keeps to's direction the mirror of from's: when from holds
+// us (we only receive from it), to is sent to and not heard (sendonly);
+// sendrecv takes both off hold. It looks at from's state when the bridge
+// is joined and after each re-INVITE from it, and always offers the
+// latest state, so a hold and a quick resume cannot arrive out of order;
+// a re-INVITE of to's own in progress is waited out.
+func (b *bridgeCall) carryHold(ctx context.Context, from, to *sip.Call) {
+	kick := make(chan struct{}, 1)
+	kick <- struct{}{} // from may be on hold already
+	from.OnReinvite(func(sdp.Direction) {
+		select {
+		case kick <- struct{}{}:
+		default:
+		}
+	})
+	defer from.OnReinvite(nil)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-kick:
+		}
+		for attempt := 1; ; attempt++ {
+			want := from.Direction().Reverse()
+			err := to.Reoffer(ctx, want)
+			if err == nil || ctx.Err() != nil {
+				break
+			}
+			if !errors.Is(err, sip.ErrInvitePending) || attempt == holdAttempts {
+				b.log.Info("hold not carried across the bridge", "direction", string(want), "error", err)
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Duration(attempt) * 100 * time.Millisecond):
+			}
 		}
 	}
 }
+
+// holdAttempts bounds the tries to carry one change of hold while the
+// other leg has an INVITE of its own in progress.
+const holdAttempts = 5
 
 // link relays media between the caller and to, replacing a relay to
 // another session (early media of one fork, then the answer of another).

@@ -18,6 +18,7 @@ type Service struct {
 	policy      *Policy
 	defaultMode Mode
 	log         *slog.Logger
+	stats       transferStats
 }
 
 // NewService returns a Service that forwards only to targets policy
@@ -39,8 +40,21 @@ var _ sip.Transferrer = (*Service)(nil)
 // target, an unsupported mode), and the call stays with the agent.
 // After a completed REFER the call is ended: the caller is talking to
 // the target now.
-func (s *Service) Transfer(ctx context.Context, c *sip.Call, req agent.TransferRequest) (agent.TransferResult, error) {
+func (s *Service) Transfer(ctx context.Context, c *sip.Call, req agent.TransferRequest) (result agent.TransferResult, err error) {
 	log := s.log.With("call_id", c.Info().CallID)
+	var mode Mode // how the transfer is tried, once that is decided
+	defer func() { s.count(mode, req, result, err) }()
+	if req.TwiML != "" {
+		instrs, err := ParseTwiML([]byte(req.TwiML))
+		if err == nil && len(instrs) != 1 {
+			err = &TwiMLError{Reason: fmt.Sprintf("want one <Dial> or <Refer>, got %d", len(instrs))}
+		}
+		if err != nil {
+			log.Warn("transfer refused: bad TwiML", "error", err)
+			return agent.TransferResult{Status: "failed"}, err
+		}
+		req = instrs[0].Request()
+	}
 	t, err := ParseTarget(req.Target)
 	if err != nil {
 		log.Warn("transfer refused: bad target", "error", err)
@@ -57,7 +71,7 @@ func (s *Service) Transfer(ctx context.Context, c *sip.Call, req agent.TransferR
 		log.Warn("transfer refused: bad request", "error", err)
 		return agent.TransferResult{Status: "failed"}, err
 	}
-	mode, err := ParseMode(req.Mode)
+	mode, err = ParseMode(req.Mode)
 	if err != nil {
 		return agent.TransferResult{Status: "failed"}, err
 	}
@@ -86,6 +100,7 @@ func (s *Service) Transfer(ctx context.Context, c *sip.Call, req agent.TransferR
 		c.Hangup("transferred")
 	case mode == ModeAuto && res.ReferCode >= 300:
 		log.Info("caller refused REFER; bridging instead", "refer_code", res.ReferCode)
+		mode = ModeBridge
 		return s.bridge(ctx, c, t)
 	}
 	log.Info("transfer ended", "target", t.String(), "status", out.Status, "sip_code", out.SIPCode)
