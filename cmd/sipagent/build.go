@@ -1,17 +1,22 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/sipagent/sipagent/agent"
 	"github.com/sipagent/sipagent/agent/echo"
 	"github.com/sipagent/sipagent/agent/flow"
 	"github.com/sipagent/sipagent/agent/speech"
+	"github.com/sipagent/sipagent/agent/stream"
+	"github.com/sipagent/sipagent/agent/twiml"
+	"github.com/sipagent/sipagent/cmd/sipagent/api"
 	"github.com/sipagent/sipagent/cmd/sipagent/config"
 	"github.com/sipagent/sipagent/media"
 	"github.com/sipagent/sipagent/sip"
@@ -28,7 +33,7 @@ const portQuarantine = 2 * time.Second
 func build(cfg *config.Config, log *slog.Logger) (*sip.Server, error) {
 	agents := make(map[string]agent.Agent, len(cfg.Agents))
 	for name, ac := range cfg.Agents {
-		a, err := buildAgent(ac, log.With("agent", name))
+		a, err := buildAgent(ac, agents, log.With("agent", name))
 		if err != nil {
 			return nil, fmt.Errorf("config: agents.%s: %w", name, err)
 		}
@@ -151,10 +156,21 @@ func userAgent(s string) string {
 	return "sipagent/" + version
 }
 
-func buildAgent(ac config.Agent, log *slog.Logger) (agent.Agent, error) {
+func buildAgent(ac config.Agent, agents map[string]agent.Agent, log *slog.Logger) (agent.Agent, error) {
 	switch ac.Kind {
 	case "echo":
 		return echo.New(ac.Delay.D()), nil
+	case "twiml":
+		return buildTwiML(ac, agents, log)
+	case "stream":
+		return stream.New(stream.Config{
+			URL:        ac.URL,
+			Parameters: ac.Parameters,
+			Headers:    ac.Headers,
+			AccountSid: ac.AccountSid,
+			Fallback:   fallbackAgent(ac.Fallback, agents),
+			Logger:     log,
+		})
 	case "flow":
 		var f *flow.Flow
 		var err error
@@ -175,4 +191,75 @@ func buildAgent(ac config.Agent, log *slog.Logger) (agent.Agent, error) {
 		return flow.New(f, opts...)
 	}
 	return nil, fmt.Errorf("kind: unknown kind %q", ac.Kind)
+}
+
+// buildTwiML builds a TwiML webhook agent. Its fallback is looked up when
+// a call needs it, so agents may name each other in any order (Validate
+// has ruled out circles).
+func buildTwiML(ac config.Agent, agents map[string]agent.Agent, log *slog.Logger) (agent.Agent, error) {
+	cfg := twiml.Config{
+		URL:        ac.URL,
+		Method:     ac.Method,
+		AuthToken:  ac.AuthToken,
+		AccountSid: ac.AccountSid,
+		Timeout:    ac.Timeout.D(),
+		Logger:     log,
+
+		StatusCallback:       ac.StatusCallback,
+		StatusCallbackMethod: ac.StatusCallbackMethod,
+	}
+	if es, err := speech.NewEspeak(); err == nil {
+		cfg.Synthesizer = speech.NewCache(es, 256)
+	} else {
+		log.Warn("espeak-ng not found: <Say> will be skipped", "error", err)
+	}
+	cfg.Fallback = fallbackAgent(ac.Fallback, agents)
+	cfg.Stream = streamFunc(ac.AccountSid, log)
+	return twiml.New(cfg)
+}
+
+// fallbackAgent is the agent named name, looked up when a call needs it,
+// so that agents may name each other in any order (Validate has ruled
+// out circles); nil for no name.
+func fallbackAgent(name string, agents map[string]agent.Agent) agent.Agent {
+	if name == "" {
+		return nil
+	}
+	return agent.AgentFunc(func(ctx context.Context, call agent.Call) error {
+		return agents[name].Serve(ctx, call)
+	})
+}
+
+// streamFunc runs TwiML's <Connect><Stream> with package stream. A
+// stream's AccountSid must look like Twilio's (AC and 32 hex digits);
+// any other account name leaves the stream's default.
+func streamFunc(accountSid string, log *slog.Logger) twiml.StreamFunc {
+	if len(accountSid) != 34 || !strings.HasPrefix(accountSid, "AC") {
+		accountSid = ""
+	}
+	return func(ctx context.Context, call agent.Call, u string, params map[string]string) error {
+		_, err := stream.Run(ctx, call, stream.Options{URL: u, Parameters: params, AccountSid: accountSid, Logger: log})
+		return err
+	}
+}
+
+// buildAPI builds the live-call REST API, or returns nil when the
+// configuration turns it off (no api.auth_token). Calls it places or
+// redirects run TwiML agents like the configured ones.
+func buildAPI(cfg *config.Config, srv *sip.Server, log *slog.Logger) (*api.API, error) {
+	if cfg.API.AuthToken == "" {
+		return nil, nil
+	}
+	tc := twiml.Config{Logger: log.With("agent", "api"), Stream: streamFunc(cfg.API.AccountSid, log.With("agent", "api"))}
+	if es, err := speech.NewEspeak(); err == nil {
+		tc.Synthesizer = speech.NewCache(es, 256)
+	}
+	return api.New(api.Config{
+		AccountSid: cfg.API.AccountSid,
+		AuthToken:  cfg.API.AuthToken,
+		Calls:      srv,
+		Policy:     cfg.TransferPolicy(),
+		TwiML:      tc,
+		Logger:     log.With("component", "api"),
+	})
 }

@@ -12,6 +12,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -133,7 +134,20 @@ failure, 2 on bad flags or configuration.
 		return exitFailed
 	}
 	if cfg.HTTP.Listen != "" {
-		hs, err := serveStatus(cfg.HTTP.Listen, app, log)
+		liveAPI, err := buildAPI(cfg, app, log)
+		if err != nil {
+			log.Error("start failed", "error", err)
+			_ = app.Close()
+			return exitFailed
+		}
+		var apiHandler http.Handler
+		if liveAPI != nil {
+			apiHandler = liveAPI.Handler()
+			// Before the server shuts down: calls the API is still
+			// dialling are cancelled first.
+			defer func() { _ = liveAPI.Close() }()
+		}
+		hs, err := serveStatus(cfg.HTTP.Listen, app, apiHandler, log)
 		if err != nil {
 			log.Error("start failed", "error", err)
 			_ = app.Close()

@@ -33,9 +33,11 @@ func currentStatus(srv *sip.Server) Status {
 	return st
 }
 
-// serveStatus starts the status endpoint on addr. It shows state, never
-// secrets; the default configuration keeps it on loopback.
-func serveStatus(addr string, srv *sip.Server, log *slog.Logger) (*http.Server, error) {
+// serveStatus starts the status endpoint on addr: /status, /metrics
+// (Prometheus), /healthz and /readyz, and the live-call API under
+// /2010-04-01/ when apiHandler is not nil. It shows state, never secrets; the
+// default configuration keeps it on loopback.
+func serveStatus(addr string, srv *sip.Server, apiHandler http.Handler, log *slog.Logger) (*http.Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("http.listen: %w", err)
@@ -47,6 +49,13 @@ func serveStatus(addr string, srv *sip.Server, log *slog.Logger) (*http.Server, 
 		enc.SetIndent("", "  ")
 		_ = enc.Encode(currentStatus(srv)) // a client gone mid-write is its problem
 	})
+	mux.Handle("GET /metrics", metricsHandler(srv))
+	mux.HandleFunc("GET /healthz", healthz)
+	mux.HandleFunc("GET /readyz", readyz(srv))
+	if apiHandler != nil {
+		// The live-call API checks its own credentials on every request.
+		mux.Handle("/2010-04-01/", apiHandler)
+	}
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

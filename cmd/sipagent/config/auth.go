@@ -78,7 +78,7 @@ func (c *Config) validateAuth() error {
 		if err := uniqueName(key+".username", u.Username, seen); err != nil {
 			return err
 		}
-		if err := readSecret(&u.Password, u.PasswordFile, key); err != nil {
+		if err := readSecret(&u.Password, u.PasswordFile, key, "password"); err != nil {
 			return err
 		}
 		if u.HA1 != "" && !isHexLen(u.HA1, 32) {
@@ -183,7 +183,7 @@ func (c *Config) validateAccount(i int, names map[string]bool) error {
 	if a.Username == "" {
 		return &Error{Key: key + ".username", Msg: "missing"}
 	}
-	if err := readSecret(&a.Password, a.PasswordFile, key); err != nil {
+	if err := readSecret(&a.Password, a.PasswordFile, key, "password"); err != nil {
 		return err
 	}
 	if a.Password == "" {
@@ -233,22 +233,24 @@ func (c *Config) listensOn(transport string) bool {
 	return false
 }
 
-// readSecret fills *dst from file when file is set; a password given both
-// ways is an error rather than a guess.
-func readSecret(dst *string, file, key string) error {
+// readSecret fills *dst, the secret key.name, from file (key.name_file)
+// when file is set; a secret given both ways is an error rather than a
+// guess.
+func readSecret(dst *string, file, key, name string) error {
 	if file == "" {
 		return nil
 	}
+	fileKey := key + "." + name + "_file"
 	if *dst != "" {
-		return &Error{Key: key + ".password_file", Msg: "give password or password_file, not both"}
+		return &Error{Key: fileKey, Msg: fmt.Sprintf("give %s or %s_file, not both", name, name)}
 	}
 	b, err := os.ReadFile(file)
 	if err != nil {
-		return &Error{Key: key + ".password_file", Msg: err.Error()}
+		return &Error{Key: fileKey, Msg: err.Error()}
 	}
 	*dst = strings.TrimRight(string(b), "\r\n")
 	if *dst == "" {
-		return &Error{Key: key + ".password_file", Msg: fmt.Sprintf("%s is empty", file)}
+		return &Error{Key: fileKey, Msg: fmt.Sprintf("%s is empty", file)}
 	}
 	return nil
 }

@@ -37,6 +37,8 @@ type Config struct {
 	Accounts []Account `yaml:"accounts"`
 	// HTTP serves the operator's status endpoint.
 	HTTP HTTP `yaml:"http"`
+	// API is the Twilio-shaped live-call REST API, served on http.listen.
+	API API `yaml:"api"`
 	// Transfer configures call forwarding.
 	Transfer Transfer `yaml:"transfer"`
 }
@@ -116,6 +118,17 @@ type HTTP struct {
 	Listen string `yaml:"listen"`
 }
 
+// API configures the live-call REST API. It is off unless an auth token
+// is set: nothing is open by default.
+type API struct {
+	// AccountSid is the account in the API's paths and the basic-auth
+	// user; default AC followed by 32 zeros.
+	AccountSid string `yaml:"account_sid"`
+	// AuthToken is the basic-auth password (${ENV} or auth_token_file).
+	AuthToken     string `yaml:"auth_token"`
+	AuthTokenFile string `yaml:"auth_token_file"`
+}
+
 // SIP configures signalling.
 type SIP struct {
 	// Listen lists the sockets to serve, as transport://host:port URLs;
@@ -147,7 +160,7 @@ type Media struct {
 
 // Agent configures one named agent.
 type Agent struct {
-	// Kind is the agent type: flow or echo.
+	// Kind is the agent type: flow, echo, twiml or stream.
 	Kind string `yaml:"kind"`
 	// Flow is the flow file of a flow agent; empty runs the embedded demo.
 	Flow string `yaml:"flow"`
@@ -158,6 +171,32 @@ type Agent struct {
 	ForwardTo string `yaml:"forward_to"`
 	// ForwardMode is refer, bridge or auto for such steps.
 	ForwardMode string `yaml:"forward_mode"`
+
+	// URL is a twiml agent's application (its voice URL), or a stream
+	// agent's WebSocket server (ws:// or wss://).
+	URL string `yaml:"url"`
+	// Parameters are a stream agent's customParameters.
+	Parameters map[string]string `yaml:"parameters"`
+	// Headers go into a stream agent's WebSocket handshake (e.g.
+	// Authorization: use ${ENV} for secrets).
+	Headers map[string]string `yaml:"headers"`
+	// Method is GET or POST (the default) for a twiml agent's requests.
+	Method string `yaml:"method"`
+	// AuthToken signs a twiml agent's requests with X-Twilio-Signature
+	// (${ENV} or auth_token_file, never inline in shared files).
+	AuthToken     string `yaml:"auth_token"`
+	AuthTokenFile string `yaml:"auth_token_file"`
+	// AccountSid is the AccountSid a twiml or stream agent sends.
+	AccountSid string `yaml:"account_sid"`
+	// Timeout bounds each of a twiml agent's requests (default 15s).
+	Timeout Duration `yaml:"timeout"`
+	// Fallback names the agent that takes the call when a twiml agent's
+	// application fails, or a stream agent's WebSocket fails or closes.
+	Fallback string `yaml:"fallback"`
+	// StatusCallback receives a twiml agent's call progress events
+	// (ringing, answered, completed), with StatusCallbackMethod.
+	StatusCallback       string `yaml:"status_callback"`
+	StatusCallbackMethod string `yaml:"status_callback_method"`
 }
 
 // Route sends matching calls to an agent. Empty match fields match

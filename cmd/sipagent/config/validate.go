@@ -135,10 +135,21 @@ func (c *Config) Validate() error {
 			if a.ForwardTo != "" || a.ForwardMode != "" {
 				return &Error{Key: key + ".forward_to", Msg: "only flow agents forward"}
 			}
+		case "twiml":
+			if err := c.validateTwiML(key, name, a); err != nil {
+				return err
+			}
+		case "stream":
+			if err := c.validateStream(key, name, a); err != nil {
+				return err
+			}
 		case "":
-			return &Error{Key: key + ".kind", Msg: "missing (flow or echo)"}
+			return &Error{Key: key + ".kind", Msg: "missing (flow, echo, twiml or stream)"}
 		default:
-			return &Error{Key: key + ".kind", Msg: fmt.Sprintf("unknown kind %q (flow or echo)", a.Kind)}
+			return &Error{Key: key + ".kind", Msg: fmt.Sprintf("unknown kind %q (flow, echo, twiml or stream)", a.Kind)}
+		}
+		if err := webKeys(key, a); err != nil {
+			return err
 		}
 	}
 	if len(c.Routes) == 0 {
@@ -162,6 +173,9 @@ func (c *Config) Validate() error {
 		return &Error{Key: "limits.max_calls", Msg: "must be at least 1"}
 	}
 	if err := c.validateAuth(); err != nil {
+		return err
+	}
+	if err := c.validateAPI(); err != nil {
 		return err
 	}
 	switch c.Log.Level {

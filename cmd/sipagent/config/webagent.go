@@ -1,0 +1,143 @@
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// validateTwiML checks a twiml agent and reads its auth_token_file.
+func (c *Config) validateTwiML(key, name string, a Agent) error {
+	u, err := url.Parse(a.URL)
+	switch {
+	case a.URL == "":
+		return &Error{Key: key + ".url", Msg: "missing: the application's voice URL"}
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		return &Error{Key: key + ".url", Msg: fmt.Sprintf("%q is not an http:// or https:// URL", a.URL)}
+	}
+	if err := checkMethod(key+".method", a.Method); err != nil {
+		return err
+	}
+	if a.StatusCallback != "" {
+		if u, err := url.Parse(a.StatusCallback); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return &Error{Key: key + ".status_callback", Msg: fmt.Sprintf("%q is not an http:// or https:// URL", a.StatusCallback)}
+		}
+	}
+	if err := checkMethod(key+".status_callback_method", a.StatusCallbackMethod); err != nil {
+		return err
+	}
+	if d := a.Timeout.D(); d < 0 || d > time.Minute {
+		return &Error{Key: key + ".timeout", Msg: "must be between 0 (the default, 15s) and 1m"}
+	}
+	if a.Delay != 0 || a.Flow != "" || a.ForwardTo != "" || a.ForwardMode != "" {
+		return &Error{Key: key, Msg: "a twiml agent takes url, method, auth_token, account_sid, timeout, fallback and status_callback; its documents say the rest"}
+	}
+	if err := readSecret(&a.AuthToken, a.AuthTokenFile, key, "auth_token"); err != nil {
+		return err
+	}
+	if err := c.checkFallback(key, name); err != nil {
+		return err
+	}
+	c.Agents[name] = a
+	return nil
+}
+
+func checkMethod(key, m string) error {
+	switch strings.ToUpper(m) {
+	case "", "GET", "POST":
+		return nil
+	}
+	return &Error{Key: key, Msg: fmt.Sprintf("%q is not GET or POST", m)}
+}
+
+// checkFallback checks that an agent's fallback names another agent and
+// that following fallbacks never comes back round: a failing application
+// whose fallback fails back into it would keep a call for ever.
+func (c *Config) checkFallback(key, name string) error {
+	seen := map[string]bool{name: true}
+	for cur := c.Agents[name].Fallback; cur != ""; cur = c.Agents[cur].Fallback {
+		if _, ok := c.Agents[cur]; !ok {
+			return &Error{Key: key + ".fallback", Msg: fmt.Sprintf("no agent named %q", cur)}
+		}
+		if seen[cur] {
+			return &Error{Key: key + ".fallback", Msg: fmt.Sprintf("fallbacks go round in a circle through %q", cur)}
+		}
+		seen[cur] = true
+	}
+	return nil
+}
+
+// validateStream checks a stream agent.
+func (c *Config) validateStream(key, name string, a Agent) error {
+	u, err := url.Parse(a.URL)
+	switch {
+	case a.URL == "":
+		return &Error{Key: key + ".url", Msg: "missing: the agent's WebSocket URL"}
+	case err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "":
+		return &Error{Key: key + ".url", Msg: fmt.Sprintf("%q is not a ws:// or wss:// URL", a.URL)}
+	}
+	if a.Delay != 0 || a.Flow != "" || a.ForwardTo != "" || a.ForwardMode != "" {
+		return &Error{Key: key, Msg: "a stream agent takes url, parameters, headers, account_sid and fallback"}
+	}
+	return c.checkFallback(key, name)
+}
+
+// webKeys refuses each web agent key on the kinds that do not take it.
+func webKeys(key string, a Agent) error {
+	twiml, stream := a.Kind == "twiml", a.Kind == "stream"
+	for _, f := range []struct {
+		name string
+		set  bool
+		ok   bool
+	}{
+		{"url", a.URL != "", twiml || stream},
+		{"account_sid", a.AccountSid != "", twiml || stream},
+		{"fallback", a.Fallback != "", twiml || stream},
+		{"method", a.Method != "", twiml},
+		{"auth_token", a.AuthToken != "", twiml},
+		{"auth_token_file", a.AuthTokenFile != "", twiml},
+		{"timeout", a.Timeout != 0, twiml},
+		{"status_callback", a.StatusCallback != "", twiml},
+		{"status_callback_method", a.StatusCallbackMethod != "", twiml},
+		{"parameters", len(a.Parameters) > 0, stream},
+		{"headers", len(a.Headers) > 0, stream},
+	} {
+		if f.set && !f.ok {
+			return &Error{Key: key + "." + f.name, Msg: fmt.Sprintf("a %s agent does not take it", a.Kind)}
+		}
+	}
+	return nil
+}
+
+// validateAPI reads the API's token file and checks the API has an HTTP
+// server to run on.
+func (c *Config) validateAPI() error {
+	if err := readSecret(&c.API.AuthToken, c.API.AuthTokenFile, "api", "auth_token"); err != nil {
+		return err
+	}
+	if c.API.AuthToken == "" {
+		if c.API.AccountSid != "" {
+			return &Error{Key: "api.auth_token", Msg: "missing: the API is off without one"}
+		}
+		return nil
+	}
+	if len(c.API.AuthToken) < 16 {
+		return &Error{Key: "api.auth_token", Msg: "too short: use at least 16 characters"}
+	}
+	if c.HTTP.Listen == "" {
+		return &Error{Key: "http.listen", Msg: "needed to serve the API (api.auth_token is set)"}
+	}
+	if c.API.AccountSid == "" {
+		c.API.AccountSid = "AC" + strings.Repeat("0", 32)
+	}
+	if len(c.API.AccountSid) > 64 || strings.ContainsFunc(c.API.AccountSid, notSidChar) {
+		return &Error{Key: "api.account_sid", Msg: fmt.Sprintf("%q: want letters, digits, - and _, at most 64", c.API.AccountSid)}
+	}
+	return nil
+}
+
+func notSidChar(r rune) bool {
+	ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_'
+	return !ok
+}
