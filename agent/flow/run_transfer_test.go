@@ -130,7 +130,7 @@ func TestTransferDialAttributes(t *testing.T) {
 	}
 
 	for _, tt := range []struct {
-		yaml  string
+		yaml     string
 		deferred bool
 	}{
 		{yaml, true},
