@@ -203,19 +203,23 @@ func (w *waiter) info() agent.Info {
 // startServer runs a SIP server on 127.0.0.1 (UDP, OS-assigned port)
 // that sends calls for "wait" to ag and trusts loopback as a peer. It is
 // closed at test end.
-func startServer(t *testing.T, ag agent.Agent) *sip.Server {
+func startServer(t *testing.T, ag agent.Agent, opts ...func(*sip.Config)) *sip.Server {
 	t.Helper()
 	ports, err := media.NewPortPool(rtpLo, rtpHi, 200*time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := sip.NewServer(sip.Config{
+	cfg := sip.Config{
 		Listeners: []sip.Listener{{Transport: "udp", Addr: "127.0.0.1:0"}},
 		Ports:     ports,
 		Router:    sip.Routes{{Name: "wait", User: "wait", Agent: ag}},
 		Logger:    testLogger(t),
 		Peers:     []sip.Peer{{Name: "loopback", Nets: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}},
-	})
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	srv, err := sip.NewServer(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"net/netip"
 	"net/url"
 	"slices"
 	"strconv"
@@ -16,7 +15,6 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/sipagent/sipagent/agent/stream"
-	"github.com/sipagent/sipagent/media"
 	"github.com/sipagent/sipagent/sip"
 	"github.com/sipagent/sipagent/transfer"
 )
@@ -83,25 +81,9 @@ func TestUpdateMovesStreamingCallToTarget(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ports, err := media.NewPortPool(rtpLo, rtpHi, 200*time.Millisecond)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := sip.NewServer(sip.Config{
-		Listeners:   []sip.Listener{{Transport: "udp", Addr: "127.0.0.1:0"}},
-		Ports:       ports,
-		Router:      sip.Routes{{Name: "wait", User: "wait", Agent: streamer}},
-		Logger:      testLogger(t),
-		Peers:       []sip.Peer{{Name: "loopback", Nets: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}},
-		Transferrer: transfer.NewService(policy, transfer.ModeBridge, testLogger(t)),
+	srv := startServer(t, streamer, func(c *sip.Config) {
+		c.Transferrer = transfer.NewService(policy, transfer.ModeBridge, c.Logger)
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
 	a := newTestAPI(t, srv, withTestLogger(t))
 	web := httptest.NewServer(a.Handler())
 	t.Cleanup(web.Close)
