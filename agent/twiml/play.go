@@ -8,13 +8,13 @@ import (
 	"sync"
 
 	"github.com/sipagent/sipagent/agent"
+	"github.com/sipagent/sipagent/media/audiofile"
 )
 
 // Limits of the <Play> cache.
 const (
-	maxPlayFile    = 16 << 20  // bytes of one file
-	maxPlayDecoded = 200 << 20 // bytes of decoded MP3 (about 10 minutes at 44.1 kHz stereo)
-	maxPlayEntries = 64        // files kept decoded
+	maxPlayFile    = 16 << 20 // bytes of one file
+	maxPlayEntries = 64       // files kept decoded
 )
 
 // playCache fetches <Play> URLs once and keeps them decoded at 8 kHz:
@@ -29,8 +29,8 @@ func newPlayCache(hook *webhook) *playCache {
 	return &playCache{hook: hook, pcm: make(map[string][]int16)}
 }
 
-// get returns the audio at u, fetching it if needed (see decodeAudio for
-// the formats).
+// get returns the audio at u, fetching it if needed (see
+// audiofile.Decode for the formats).
 func (c *playCache) get(ctx context.Context, u string) ([]int16, error) {
 	c.mu.Lock()
 	pcm, ok := c.pcm[u]
@@ -55,7 +55,7 @@ func (c *playCache) get(ctx context.Context, u string) ([]int16, error) {
 	if _, err := buf.ReadFrom(http.MaxBytesReader(nil, res.Body, maxPlayFile)); err != nil {
 		return nil, fmt.Errorf("GET %s: %w", u, err)
 	}
-	pcm, err = decodeAudio(buf.Bytes())
+	pcm, err = audiofile.Decode(buf.Bytes())
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", u, err)
 	}

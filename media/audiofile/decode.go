@@ -1,4 +1,7 @@
-package twiml
+// Package audiofile decodes the audio files agents are handed to play
+// (TwiML <Play> URLs, Voiceflow's TTS audio) into the 8 kHz mono 16-bit
+// PCM calls carry: WAV and MP3.
+package audiofile
 
 import (
 	"bytes"
@@ -8,17 +11,21 @@ import (
 	"io"
 
 	"github.com/hajimehoshi/go-mp3"
-	"github.com/sipagent/sipagent/agent"
 	"github.com/sipagent/sipagent/media/wav"
 )
 
-// errFormat is a <Play> file that is neither WAV nor MP3.
-var errFormat = errors.New("not a WAV or MP3 file")
+// ErrFormat is a file that is neither WAV nor MP3.
+var ErrFormat = errors.New("audiofile: not a WAV or MP3 file")
 
-// decodeAudio turns a <Play> file into 8 kHz mono PCM: WAV (16-bit PCM,
-// mu-law, A-law, any rate) or MP3 (MPEG-1/2 Layer III, mixed down to
-// mono), the formats Twilio's <Play> takes for telephony.
-func decodeAudio(b []byte) ([]int16, error) {
+// MaxDecoded bounds the decoded PCM of one MP3, in bytes of 44.1 kHz
+// stereo (about ten minutes): a small file cannot make sipagent hold
+// gigabytes.
+const MaxDecoded = 200 << 20
+
+// Decode turns a file into 8 kHz mono PCM: WAV (16-bit PCM, mu-law,
+// A-law, any rate) or MP3 (MPEG-1/2 Layer III, mixed down to mono), the
+// formats Twilio's <Play> takes for telephony.
+func Decode(b []byte) ([]int16, error) {
 	var pcm []int16
 	var rate int
 	var err error
@@ -28,13 +35,13 @@ func decodeAudio(b []byte) ([]int16, error) {
 	case isMP3(b):
 		pcm, rate, err = decodeMP3(b)
 	default:
-		return nil, errFormat
+		return nil, ErrFormat
 	}
 	if err != nil {
 		return nil, err
 	}
-	if rate != agent.SampleRate {
-		pcm = wav.Resample(pcm, rate, agent.SampleRate)
+	if rate != wav.TelephoneRate {
+		pcm = wav.Resample(pcm, rate, wav.TelephoneRate)
 	}
 	return pcm, nil
 }
@@ -51,7 +58,7 @@ func decodeMP3(b []byte) ([]int16, int, error) {
 	if err != nil {
 		return nil, 0, fmt.Errorf("mp3: %w", err)
 	}
-	raw, err := io.ReadAll(io.LimitReader(d, maxPlayDecoded))
+	raw, err := io.ReadAll(io.LimitReader(d, MaxDecoded))
 	if err != nil {
 		return nil, 0, fmt.Errorf("mp3: %w", err)
 	}
