@@ -19,7 +19,10 @@ import (
 	"github.com/sipagent/sipagent/agent"
 	"github.com/sipagent/sipagent/agent/agenttest"
 	"github.com/sipagent/sipagent/agent/speech"
+	"github.com/sipagent/sipagent/agent/voiceflow/voiceflowtest"
 )
+
+const testKey = "VF.DM.test-key"
 
 func testContext(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -146,9 +149,9 @@ func (w tWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func newAgent(t *testing.T, rt *fakeRuntime, cfg Config) *Agent {
+func newAgent(t *testing.T, rt *voiceflowtest.Runtime, cfg Config) *Agent {
 	t.Helper()
-	cfg.Runtime, cfg.APIKey, cfg.VersionID = rt.srv.URL, testKey, "development"
+	cfg.Runtime, cfg.APIKey, cfg.VersionID = rt.URL, testKey, "development"
 	if cfg.Synthesizer == nil {
 		cfg.Synthesizer = fakeSynth{}
 	}
@@ -169,17 +172,17 @@ func TestConversation(t *testing.T) {
 	uri := mp3DataURI(t)
 	dial := `<Response><Dial><Sip>sip:sales@pbx.example.com</Sip></Dial></Response>`
 	dialJSON, _ := json.Marshal(dial)
-	rt := newFakeRuntime(t, func(a receivedAction) (int, string) {
+	rt := voiceflowtest.New(t, testKey, "development", func(a voiceflowtest.Action) (int, string) {
 		switch a.Type {
 		case "launch":
-			return 200, traces(`{"type":"speak","payload":{"type":"audio","src":"`+uri+`"}}`, speakText("Sales or support?"),
+			return 200, voiceflowtest.Traces(`{"type":"speak","payload":{"type":"audio","src":"`+uri+`"}}`, voiceflowtest.Speak("Sales or support?"),
 				`{"type":"choice","payload":{"buttons":[{"name":"sales"},{"name":"support"}]}}`)
 		case "text":
-			return 200, traces(`{"type":"twiml","payload":` + string(dialJSON) + `,"defaultPath":0,"paths":[{"event":{"type":"done"}},{"event":{"type":"busy"}}]}`)
+			return 200, voiceflowtest.Traces(`{"type":"twiml","payload":` + string(dialJSON) + `,"defaultPath":0,"paths":[{"event":{"type":"done"}},{"event":{"type":"busy"}}]}`)
 		case "busy":
-			return 200, traces(speakText("Sales is busy."), `{"type":"end"}`)
+			return 200, voiceflowtest.Traces(voiceflowtest.Speak("Sales is busy."), `{"type":"end"}`)
 		}
-		return 200, traces(`{"type":"end"}`)
+		return 200, voiceflowtest.Traces(`{"type":"end"}`)
 	})
 	rec := &scriptedRecognizer{words: []string{"", "", "sales"}}
 	var forwarded []string
@@ -195,10 +198,10 @@ func TestConversation(t *testing.T) {
 	if err := agenttest.Result(ctx, done); err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"launch", "text:sales", "busy"}; !slices.Equal(rt.actions(), want) {
-		t.Errorf("runtime got %v, want %v", rt.actions(), want)
+	if want := []string{"launch", "text:sales", "busy"}; !slices.Equal(rt.Types(), want) {
+		t.Errorf("runtime got %v, want %v", rt.Types(), want)
 	}
-	first := rt.first()
+	first := rt.Received()[0]
 	var launch launchPayload
 	_ = json.Unmarshal(first.Payload, &launch)
 	if launch != (launchPayload{CallType: "inbound", UserNumber: "+15550100", AgentNumber: "+15550199"}) || !first.Config.TTS {
@@ -224,11 +227,11 @@ func TestConversation(t *testing.T) {
 // A DTMF action collects a key and resumes along the path named for it.
 func TestDTMFAction(t *testing.T) {
 	ctx := testContext(t)
-	rt := newFakeRuntime(t, func(a receivedAction) (int, string) {
+	rt := voiceflowtest.New(t, testKey, "development", func(a voiceflowtest.Action) (int, string) {
 		if a.Type == "launch" {
-			return 200, traces(speakText("Press 1 or 2."), `{"type":"DTMF","payload":"","defaultPath":0,"paths":[{"event":{"type":"DTMF 1"}},{"event":{"type":"DTMF 2"}}]}`)
+			return 200, voiceflowtest.Traces(voiceflowtest.Speak("Press 1 or 2."), `{"type":"DTMF","payload":"","defaultPath":0,"paths":[{"event":{"type":"DTMF 1"}},{"event":{"type":"DTMF 2"}}]}`)
 		}
-		return 200, traces(`{"type":"end"}`)
+		return 200, voiceflowtest.Traces(`{"type":"end"}`)
 	})
 	call := agenttest.New(agenttest.WithInfo(agent.Info{CallID: "d@x"}))
 	a := newAgent(t, rt, Config{})
@@ -239,27 +242,27 @@ func TestDTMFAction(t *testing.T) {
 	if err := agenttest.Result(ctx, done); err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"launch", "DTMF 2"}; !slices.Equal(rt.actions(), want) {
-		t.Errorf("runtime got %v, want %v", rt.actions(), want)
+	if want := []string{"launch", "DTMF 2"}; !slices.Equal(rt.Types(), want) {
+		t.Errorf("runtime got %v, want %v", rt.Types(), want)
 	}
 }
 
 // Silence past NoInput sends the no-input event.
 func TestNoInput(t *testing.T) {
 	ctx := testContext(t)
-	rt := newFakeRuntime(t, func(a receivedAction) (int, string) {
+	rt := voiceflowtest.New(t, testKey, "development", func(a voiceflowtest.Action) (int, string) {
 		if a.Type == "launch" {
-			return 200, traces(speakText("Hello?"))
+			return 200, voiceflowtest.Traces(voiceflowtest.Speak("Hello?"))
 		}
-		return 200, traces(`{"type":"end"}`)
+		return 200, voiceflowtest.Traces(`{"type":"end"}`)
 	})
 	call := agenttest.New(agenttest.WithInfo(agent.Info{CallID: "n@x"}))
 	a := newAgent(t, rt, Config{NoInput: 300 * time.Millisecond})
 	if err := agenttest.Result(ctx, agenttest.Start(ctx, a, call)); err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"launch", "no-reply"}; !slices.Equal(rt.actions(), want) {
-		t.Errorf("runtime got %v, want %v", rt.actions(), want)
+	if want := []string{"launch", "no-reply"}; !slices.Equal(rt.Types(), want) {
+		t.Errorf("runtime got %v, want %v", rt.Types(), want)
 	}
 }
 
@@ -275,11 +278,11 @@ func TestForwardCall(t *testing.T) {
 	} {
 		ctx := testContext(t)
 		body, _ := json.Marshal(`{"number":"` + tt.number + `"}`)
-		rt := newFakeRuntime(t, func(a receivedAction) (int, string) {
+		rt := voiceflowtest.New(t, testKey, "development", func(a voiceflowtest.Action) (int, string) {
 			if a.Type == "launch" {
-				return 200, traces(`{"type":"forward-call","payload":` + string(body) + `,"defaultPath":0,"paths":[{"event":{"type":"failed"}}]}`)
+				return 200, voiceflowtest.Traces(`{"type":"forward-call","payload":` + string(body) + `,"defaultPath":0,"paths":[{"event":{"type":"failed"}}]}`)
 			}
-			return 200, traces(`{"type":"end"}`)
+			return 200, voiceflowtest.Traces(`{"type":"end"}`)
 		})
 		var targets []string
 		call := agenttest.New(agenttest.WithInfo(agent.Info{CallID: "f@x"}),
@@ -294,8 +297,8 @@ func TestForwardCall(t *testing.T) {
 		if tt.wantTarget == "" && len(targets) != 0 || tt.wantTarget != "" && !slices.Equal(targets, []string{tt.wantTarget}) {
 			t.Errorf("%s: forwarded to %v, want %q", tt.number, targets, tt.wantTarget)
 		}
-		if !slices.Equal(rt.actions(), tt.wantActions) {
-			t.Errorf("%s: runtime got %v, want %v", tt.number, rt.actions(), tt.wantActions)
+		if !slices.Equal(rt.Types(), tt.wantActions) {
+			t.Errorf("%s: runtime got %v, want %v", tt.number, rt.Types(), tt.wantActions)
 		}
 	}
 }
@@ -314,7 +317,7 @@ func TestRuntimeFailure(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := testContext(t)
-			rt := newFakeRuntime(t, func(receivedAction) (int, string) { return tt.status, tt.body })
+			rt := voiceflowtest.New(t, testKey, "development", func(voiceflowtest.Action) (int, string) { return tt.status, tt.body })
 			ran := make(chan struct{})
 			fallback := agent.AgentFunc(func(context.Context, agent.Call) error { close(ran); return nil })
 			call := agenttest.New(agenttest.WithInfo(agent.Info{CallID: "e@x"}))
@@ -334,8 +337,8 @@ func TestRuntimeFailure(t *testing.T) {
 	}
 	// A wrong key is a failure too.
 	ctx := testContext(t)
-	rt := newFakeRuntime(t, func(receivedAction) (int, string) { return 200, traces(`{"type":"end"}`) })
-	a, err := New(Config{Runtime: rt.srv.URL, APIKey: "VF.DM.wrong", VersionID: "development", Synthesizer: fakeSynth{}})
+	rt := voiceflowtest.New(t, testKey, "development", func(voiceflowtest.Action) (int, string) { return 200, voiceflowtest.Traces(`{"type":"end"}`) })
+	a, err := New(Config{Runtime: rt.URL, APIKey: "VF.DM.wrong", VersionID: "development", Synthesizer: fakeSynth{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -377,19 +380,19 @@ func TestBargeIn(t *testing.T) {
 		wantCut  bool
 		launchTr string
 	}{
-		{"on by default", true, traces(speakText(long))},
-		{"turned off", false, traces(`{"type":"interruption","payload":"{\"allowInterrupts\":false}"}`)},
+		{"on by default", true, voiceflowtest.Traces(voiceflowtest.Speak(long))},
+		{"turned off", false, voiceflowtest.Traces(`{"type":"interruption","payload":"{\"allowInterrupts\":false}"}`)},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := testContext(t)
-			rt := newFakeRuntime(t, func(a receivedAction) (int, string) {
+			rt := voiceflowtest.New(t, testKey, "development", func(a voiceflowtest.Action) (int, string) {
 				switch a.Type {
 				case "launch":
 					return 200, tt.launchTr
 				case "continue":
-					return 200, traces(speakText(long))
+					return 200, voiceflowtest.Traces(voiceflowtest.Speak(long))
 				}
-				return 200, traces(`{"type":"end"}`)
+				return 200, voiceflowtest.Traces(`{"type":"end"}`)
 			})
 			rec := &scriptedRecognizer{words: []string{"support", "support"}}
 			opts := []agenttest.Option{agenttest.WithInfo(agent.Info{CallID: "b@x"})}
@@ -405,7 +408,7 @@ func TestBargeIn(t *testing.T) {
 			if err := agenttest.Result(ctx, done); err != nil {
 				t.Fatal(err)
 			}
-			acts := rt.actions()
+			acts := rt.Types()
 			if got := acts[len(acts)-1]; got != "text:support" {
 				t.Errorf("runtime got %v, want the caller's words last", acts)
 			}

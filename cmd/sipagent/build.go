@@ -16,6 +16,7 @@ import (
 	"github.com/sipagent/sipagent/agent/speech"
 	"github.com/sipagent/sipagent/agent/stream"
 	"github.com/sipagent/sipagent/agent/twiml"
+	"github.com/sipagent/sipagent/agent/voiceflow"
 	"github.com/sipagent/sipagent/cmd/sipagent/api"
 	"github.com/sipagent/sipagent/cmd/sipagent/config"
 	"github.com/sipagent/sipagent/media"
@@ -162,6 +163,8 @@ func buildAgent(ac config.Agent, agents map[string]agent.Agent, log *slog.Logger
 		return echo.New(ac.Delay.D()), nil
 	case "twiml":
 		return buildTwiML(ac, agents, log)
+	case "voiceflow":
+		return buildVoiceflow(ac, agents, log)
 	case "stream":
 		return stream.New(stream.Config{
 			URL:        ac.URL,
@@ -262,4 +265,34 @@ func buildAPI(cfg *config.Config, srv *sip.Server, log *slog.Logger) (*api.API, 
 		TwiML:      tc,
 		Logger:     log.With("component", "api"),
 	})
+}
+
+// buildVoiceflow builds a Voiceflow Dialog Manager agent. Speech comes
+// from espeak-ng when Voiceflow sends no audio; without a recognizer the
+// caller is heard through key presses only.
+func buildVoiceflow(ac config.Agent, agents map[string]agent.Agent, log *slog.Logger) (agent.Agent, error) {
+	cfg := voiceflow.Config{
+		Runtime:      ac.Runtime,
+		APIKey:       ac.APIKey,
+		VersionID:    ac.VersionID,
+		UserID:       ac.UserID,
+		TTS:          ac.TTS == nil || *ac.TTS,
+		StripSSML:    ac.StripSSML,
+		ExcludeTypes: ac.ExcludeTypes,
+		Timeout:      ac.Timeout.D(),
+		NoInput:      ac.NoInput.D(),
+		NoInputEvent: ac.NoInputEvent,
+		DTMFAsText:   ac.DTMFAsText,
+		ForwardTo:    ac.ForwardTemplate,
+		Apology:      ac.Apology,
+		Fallback:     fallbackAgent(ac.Fallback, agents),
+		Logger:       log,
+	}
+	if es, err := speech.NewEspeak(); err == nil {
+		cfg.Synthesizer = speech.NewCache(es, 256)
+	} else {
+		log.Warn("espeak-ng not found: text without Voiceflow audio will not be spoken", "error", err)
+	}
+	cfg.TwiML = twiml.Config{Synthesizer: cfg.Synthesizer, Stream: streamFunc("", log), Logger: log}
+	return voiceflow.New(cfg)
 }

@@ -160,7 +160,7 @@ type Media struct {
 
 // Agent configures one named agent.
 type Agent struct {
-	// Kind is the agent type: flow, echo, twiml or stream.
+	// Kind is the agent type: flow, echo, twiml, stream or voiceflow.
 	Kind string `yaml:"kind"`
 	// Flow is the flow file of a flow agent; empty runs the embedded demo.
 	Flow string `yaml:"flow"`
@@ -193,6 +193,22 @@ type Agent struct {
 	// Fallback names the agent that takes the call when a twiml agent's
 	// application fails, or a stream agent's WebSocket fails or closes.
 	Fallback string `yaml:"fallback"`
+	// Voiceflow agents (Dialog Manager API). Timeout, Fallback and
+	// AccountSid above are shared with the other web agents.
+	Runtime         string   `yaml:"runtime"`      // DM API base URL; default Voiceflow's
+	APIKey          string   `yaml:"api_key"`      // VF.DM... (${ENV} or api_key_file)
+	APIKeyFile      string   `yaml:"api_key_file"` //
+	VersionID       string   `yaml:"version_id"`   // development, production or an id
+	UserID          string   `yaml:"user_id"`      // call (default) or caller
+	TTS             *bool    `yaml:"tts"`          // ask Voiceflow for speech audio; default true
+	StripSSML       bool     `yaml:"strip_ssml"`
+	ExcludeTypes    []string `yaml:"exclude_types"`
+	NoInput         Duration `yaml:"no_input"`         // silence before no_input_event; default 8s
+	NoInputEvent    string   `yaml:"no_input_event"`   // default no-reply
+	DTMFAsText      bool     `yaml:"dtmf_as_text"`     // keys as text rather than "DTMF 1" events
+	ForwardTemplate string   `yaml:"forward_template"` // forward-call target, e.g. "sip:{number}@trunk.example.com"
+	Apology         string   `yaml:"apology"`          // said before the fallback when the runtime fails
+
 	// StatusCallback receives a twiml agent's call progress events
 	// (ringing, answered, completed), with StatusCallbackMethod.
 	StatusCallback       string `yaml:"status_callback"`

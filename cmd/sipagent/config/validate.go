@@ -143,10 +143,14 @@ func (c *Config) Validate() error {
 			if err := c.validateStream(key, name, a); err != nil {
 				return err
 			}
+		case "voiceflow":
+			if err := c.validateVoiceflow(key, name, a); err != nil {
+				return err
+			}
 		case "":
-			return &Error{Key: key + ".kind", Msg: "missing (flow, echo, twiml or stream)"}
+			return &Error{Key: key + ".kind", Msg: "missing (flow, echo, twiml, stream or voiceflow)"}
 		default:
-			return &Error{Key: key + ".kind", Msg: fmt.Sprintf("unknown kind %q (flow, echo, twiml or stream)", a.Kind)}
+			return &Error{Key: key + ".kind", Msg: fmt.Sprintf("unknown kind %q (flow, echo, twiml, stream or voiceflow)", a.Kind)}
 		}
 		if err := webKeys(key, a); err != nil {
 			return err

@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/sipagent/sipagent/transfer"
 )
 
 // validateTwiML checks a twiml agent and reads its auth_token_file.
@@ -83,9 +85,59 @@ func (c *Config) validateStream(key, name string, a Agent) error {
 	return c.checkFallback(key, name)
 }
 
+// validateVoiceflow checks a voiceflow agent and reads its api_key_file.
+func (c *Config) validateVoiceflow(key, name string, a Agent) error {
+	if err := readSecret(&a.APIKey, a.APIKeyFile, key, "api_key"); err != nil {
+		return err
+	}
+	if a.APIKey == "" {
+		return &Error{Key: key + ".api_key", Msg: "missing (give api_key, ${ENV} or api_key_file)"}
+	}
+	if a.Runtime != "" {
+		if u, err := url.Parse(a.Runtime); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return &Error{Key: key + ".runtime", Msg: fmt.Sprintf("%q is not an http:// or https:// URL", a.Runtime)}
+		}
+	}
+	switch a.UserID {
+	case "", "call", "caller":
+	default:
+		return &Error{Key: key + ".user_id", Msg: fmt.Sprintf("%q is not call or caller", a.UserID)}
+	}
+	if a.ForwardTemplate != "" {
+		if !strings.Contains(a.ForwardTemplate, "{number}") {
+			return &Error{Key: key + ".forward_template", Msg: "has no {number} to put the number in"}
+		}
+		t, err := transfer.ParseTarget(strings.ReplaceAll(a.ForwardTemplate, "{number}", "15550100"))
+		if err != nil {
+			return &Error{Key: key + ".forward_template", Msg: err.Error()}
+		}
+		policy, err := transfer.NewPolicy(c.Transfer.Allow)
+		if err != nil {
+			return &Error{Key: "transfer.allow", Msg: err.Error()}
+		}
+		if policy.Allow(t) != nil {
+			return &Error{Key: key + ".forward_template", Msg: fmt.Sprintf("%s is not in transfer.allow, so every forward-call would be refused", t.String())}
+		}
+	}
+	if d := a.Timeout.D(); d < 0 || d > time.Minute {
+		return &Error{Key: key + ".timeout", Msg: "must be between 0 (the default, 10s) and 1m"}
+	}
+	if d := a.NoInput.D(); d < 0 || d > 5*time.Minute {
+		return &Error{Key: key + ".no_input", Msg: "must be between 0 (the default, 8s) and 5m"}
+	}
+	if a.Delay != 0 || a.Flow != "" || a.ForwardTo != "" || a.ForwardMode != "" {
+		return &Error{Key: key, Msg: "a voiceflow agent takes runtime, api_key, version_id, user_id, tts, strip_ssml, exclude_types, timeout, no_input, no_input_event, dtmf_as_text, forward_template, apology and fallback"}
+	}
+	if err := c.checkFallback(key, name); err != nil {
+		return err
+	}
+	c.Agents[name] = a
+	return nil
+}
+
 // webKeys refuses each web agent key on the kinds that do not take it.
 func webKeys(key string, a Agent) error {
-	twiml, stream := a.Kind == "twiml", a.Kind == "stream"
+	twiml, stream, vf := a.Kind == "twiml", a.Kind == "stream", a.Kind == "voiceflow"
 	for _, f := range []struct {
 		name string
 		set  bool
@@ -93,11 +145,24 @@ func webKeys(key string, a Agent) error {
 	}{
 		{"url", a.URL != "", twiml || stream},
 		{"account_sid", a.AccountSid != "", twiml || stream},
-		{"fallback", a.Fallback != "", twiml || stream},
+		{"fallback", a.Fallback != "", twiml || stream || vf},
 		{"method", a.Method != "", twiml},
 		{"auth_token", a.AuthToken != "", twiml},
 		{"auth_token_file", a.AuthTokenFile != "", twiml},
-		{"timeout", a.Timeout != 0, twiml},
+		{"timeout", a.Timeout != 0, twiml || vf},
+		{"runtime", a.Runtime != "", vf},
+		{"api_key", a.APIKey != "", vf},
+		{"api_key_file", a.APIKeyFile != "", vf},
+		{"version_id", a.VersionID != "", vf},
+		{"user_id", a.UserID != "", vf},
+		{"tts", a.TTS != nil, vf},
+		{"strip_ssml", a.StripSSML, vf},
+		{"exclude_types", len(a.ExcludeTypes) > 0, vf},
+		{"no_input", a.NoInput != 0, vf},
+		{"no_input_event", a.NoInputEvent != "", vf},
+		{"dtmf_as_text", a.DTMFAsText, vf},
+		{"forward_template", a.ForwardTemplate != "", vf},
+		{"apology", a.Apology != "", vf},
 		{"status_callback", a.StatusCallback != "", twiml},
 		{"status_callback_method", a.StatusCallbackMethod != "", twiml},
 		{"parameters", len(a.Parameters) > 0, stream},
