@@ -121,6 +121,11 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{"api without http", "api: {auth_token: 0123456789abcdef0123}\n" + base, "http.listen"},
 		{"api bad account", "api: {account_sid: \"a/b\", auth_token: 0123456789abcdef0123}\nhttp: {listen: \"127.0.0.1:8089\"}\n" + base, "api.account_sid"},
 		{"api account without token", "api: {account_sid: AC1}\n" + base, "api.auth_token"},
+		{"voiceflow without key", "agents: {vf: {kind: voiceflow}}\nroutes: [{agent: vf}]\npeers: [{name: l, addresses: [127.0.0.1]}]\n", "agents.vf.api_key"},
+		{"voiceflow bad user id", "agents: {vf: {kind: voiceflow, api_key: k, user_id: everyone}}\nroutes: [{agent: vf}]\npeers: [{name: l, addresses: [127.0.0.1]}]\n", "agents.vf.user_id"},
+		{"voiceflow template not allowed", "agents: {vf: {kind: voiceflow, api_key: k, forward_template: \"sip:{number}@trunk.example.com\"}}\nroutes: [{agent: vf}]\npeers: [{name: l, addresses: [127.0.0.1]}]\n", "agents.vf.forward_template"},
+		{"voiceflow template without number", "transfer: {allow: [example.com]}\nagents: {vf: {kind: voiceflow, api_key: k, forward_template: \"sip:sales@example.com\"}}\nroutes: [{agent: vf}]\npeers: [{name: l, addresses: [127.0.0.1]}]\n", "agents.vf.forward_template"},
+		{"api_key on a flow", "agents: {demo: {kind: flow, api_key: k}}\nroutes: [{agent: demo}]\npeers: [{name: l, addresses: [127.0.0.1]}]\n", "agents.demo.api_key"},
 		{"keepalive too short", "accounts: [{name: t, registrar: \"sip:example.com\", username: agent, password: x, keepalive: 1ms, agent: demo}]\n" + base, "accounts[0].keepalive"},
 	}
 	for _, tt := range tests {
@@ -229,6 +234,25 @@ peers: [{name: l, addresses: [127.0.0.1]}]
 		t.Fatal(err)
 	}
 	if a := cfg.Agents["app"]; a.AuthToken != "s3cret" || a.URL != "https://app.example.com/voice" || a.Fallback != "demo" || a.Timeout.D() != 5*time.Second {
+		t.Errorf("agent %+v", a)
+	}
+}
+
+func TestVoiceflowAgentConfig(t *testing.T) {
+	doc := `
+transfer: {allow: ["sip:*@trunk.example.com"]}
+agents:
+  vf: {kind: voiceflow, api_key: "${VF_KEY}", version_id: development, user_id: caller, tts: false, no_input: 5s, forward_template: "sip:{number}@trunk.example.com", fallback: demo}
+  demo: {kind: flow}
+routes: [{agent: vf}]
+peers: [{name: l, addresses: [127.0.0.1]}]
+`
+	cfg, err := Parse([]byte(doc), env(map[string]string{"VF_KEY": "VF.DM.abc"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := cfg.Agents["vf"]
+	if a.APIKey != "VF.DM.abc" || a.TTS == nil || *a.TTS || a.UserID != "caller" || a.NoInput.D() != 5*time.Second {
 		t.Errorf("agent %+v", a)
 	}
 }
