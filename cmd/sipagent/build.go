@@ -30,13 +30,14 @@ import (
 const portQuarantine = 2 * time.Second
 
 // build turns a validated configuration into a ready, not yet started,
-// server. Errors name the configuration key at fault.
-func build(cfg *config.Config, log *slog.Logger) (*sip.Server, error) {
+// server, and returns the agents it built by name (for the live-call
+// API). Errors name the configuration key at fault.
+func build(cfg *config.Config, log *slog.Logger) (*sip.Server, map[string]agent.Agent, error) {
 	agents := make(map[string]agent.Agent, len(cfg.Agents))
 	for name, ac := range cfg.Agents {
 		a, err := buildAgent(ac, agents, log.With("agent", name))
 		if err != nil {
-			return nil, fmt.Errorf("config: agents.%s: %w", name, err)
+			return nil, nil, fmt.Errorf("config: agents.%s: %w", name, err)
 		}
 		agents[name] = a
 	}
@@ -50,13 +51,13 @@ func build(cfg *config.Config, log *slog.Logger) (*sip.Server, error) {
 		routes = append(routes, r)
 	}
 	if err := routes.Validate(); err != nil {
-		return nil, fmt.Errorf("config: routes: %w", err)
+		return nil, nil, fmt.Errorf("config: routes: %w", err)
 	}
 
 	lo, hi := cfg.RTPPortRange()
 	ports, err := media.NewPortPool(lo, hi, portQuarantine)
 	if err != nil {
-		return nil, fmt.Errorf("config: media.rtp_ports: %w", err)
+		return nil, nil, fmt.Errorf("config: media.rtp_ports: %w", err)
 	}
 
 	listeners := make([]sip.Listener, 0, len(cfg.SIP.Listen))
@@ -94,9 +95,9 @@ func build(cfg *config.Config, log *slog.Logger) (*sip.Server, error) {
 		Transferrer: transfer.NewService(cfg.TransferPolicy(), transfer.ModeAuto, log.With("component", "transfer")),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("config: sip: %w", err)
+		return nil, nil, fmt.Errorf("config: sip: %w", err)
 	}
-	return srv, nil
+	return srv, agents, nil
 }
 
 func peers(cfg *config.Config, log *slog.Logger) []sip.Peer {
@@ -249,7 +250,7 @@ func streamFunc(accountSid string, log *slog.Logger) twiml.StreamFunc {
 // buildAPI builds the live-call REST API, or returns nil when the
 // configuration turns it off (no api.auth_token). Calls it places or
 // redirects run TwiML agents like the configured ones.
-func buildAPI(cfg *config.Config, srv *sip.Server, log *slog.Logger) (*api.API, error) {
+func buildAPI(cfg *config.Config, srv *sip.Server, agents map[string]agent.Agent, log *slog.Logger) (*api.API, error) {
 	if cfg.API.AuthToken == "" {
 		return nil, nil
 	}
@@ -263,6 +264,7 @@ func buildAPI(cfg *config.Config, srv *sip.Server, log *slog.Logger) (*api.API, 
 		Calls:      srv,
 		Policy:     cfg.TransferPolicy(),
 		TwiML:      tc,
+		Agents:     agents,
 		Logger:     log.With("component", "api"),
 	})
 }

@@ -50,7 +50,11 @@ type Config struct {
 	// request. AccountSid and AuthToken default to the API's, so that
 	// webhooks are signed with the token applications know, as
 	// Twilio's are.
-	TwiML  twiml.Config
+	TwiML twiml.Config
+	// Agents are the configured agents by name: Agent=NAME, sipagent's
+	// own extension to create and update, runs one of them on the call
+	// instead of TwiML.
+	Agents map[string]agent.Agent
 	Logger *slog.Logger
 }
 

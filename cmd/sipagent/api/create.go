@@ -117,8 +117,8 @@ func (a *API) createParams(form url.Values) (createParams, *Error) {
 		}
 	}
 
-	if n := present(form, "Twiml", "Url"); n != 1 {
-		return p, badRequest(codeCallsResource, "give exactly one of Url or Twiml (got %d)", n)
+	if n := present(form, "Twiml", "Url", "Agent"); n != 1 {
+		return p, badRequest(codeCallsResource, "give exactly one of Url, Twiml or Agent (got %d)", n)
 	}
 	ag, e := a.twimlAgent(form)
 	if e != nil {

@@ -31,8 +31,8 @@ func (a *API) update(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	form := r.PostForm
-	if n := present(form, "Twiml", "Url", "Status"); n != 1 {
-		writeError(w, badRequest(codeCallsResource, "give exactly one of Twiml, Url or Status (got %d)", n))
+	if n := present(form, "Twiml", "Url", "Agent", "Status"); n != 1 {
+		writeError(w, badRequest(codeCallsResource, "give exactly one of Twiml, Url, Agent or Status (got %d)", n))
 		return
 	}
 	status := form.Get("Status")
@@ -83,8 +83,27 @@ func instructionKind(form url.Values) string {
 // twimlAgent builds the agent that runs form's Twiml= or Url=/Method=
 // from the TwiML template.
 func (a *API) twimlAgent(form url.Values) (agent.Agent, *Error) {
+	if _, ok := form["Agent"]; ok {
+		// sipagent's own extension: one of the configured agents.
+		name := form.Get("Agent")
+		ag, ok := a.cfg.Agents[name]
+		if !ok {
+			return nil, badRequest(codeCallsResource, "Agent %q: no such agent", name)
+		}
+		return ag, nil
+	}
 	cfg := a.cfg.TwiML
 	cfg.URL, cfg.Method, cfg.Document = "", "", nil
+	if cb := form.Get("StatusCallback"); cb != "" {
+		u, err := url.Parse(cb)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, badRequest(codeBadURL, "StatusCallback is not an absolute http:// or https:// URL")
+		}
+		cfg.StatusCallback, cfg.StatusCallbackMethod = u.String(), strings.ToUpper(form.Get("StatusCallbackMethod"))
+		if m := cfg.StatusCallbackMethod; m != "" && m != "GET" && m != "POST" {
+			return nil, badRequest(codeCallsResource, "StatusCallbackMethod %q: want GET or POST", m)
+		}
+	}
 	if _, ok := form["Twiml"]; ok {
 		doc := []byte(form.Get("Twiml"))
 		if _, err := twiml.Parse(doc); err != nil {

@@ -1,11 +1,13 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"slices"
 	"testing"
 
+	"github.com/sipagent/sipagent/agent"
 	"github.com/sipagent/sipagent/agent/twiml"
 )
 
@@ -113,4 +115,24 @@ func TestUpdateUnknownOrEndedCall(t *testing.T) {
 	wantError(t, do(t, h, http.MethodPost, callPath("CA00000000000000000000000000000000"), form), http.StatusNotFound, codeNotFound)
 	wantError(t, do(t, h, http.MethodPost, callsPath+"/"+ended.st.Sid, form), http.StatusNotFound, codeNotFound)
 	wantError(t, do(t, h, http.MethodPost, callPath(ended.st.Sid), form), http.StatusBadRequest, codeCallState)
+}
+
+// Agent=NAME, sipagent's extension, hands the call to a configured
+// agent; a name not configured is refused and the call is left alone.
+func TestUpdateToConfiguredAgent(t *testing.T) {
+	menu := agent.AgentFunc(func(context.Context, agent.Call) error { return nil })
+	withAgents := func(c *Config) { c.Agents = map[string]agent.Agent{"menu": menu} }
+	calls := newFakeControl()
+	c := calls.add(inboundCall("to-agent", true, testStart))
+	h := newTestAPI(t, calls, withAgents).Handler()
+	decode[CallResource](t, do(t, h, http.MethodPost, callPath(c.st.Sid), url.Values{"Agent": {"menu"}}), http.StatusOK)
+	decode[Error](t, do(t, h, http.MethodPost, callPath(c.st.Sid), url.Values{"Agent": {"nobody"}}), http.StatusBadRequest)
+	decode[Error](t, do(t, h, http.MethodPost, callPath(c.st.Sid), url.Values{"Agent": {"menu"}, "Twiml": {hangupTwiML}}), http.StatusBadRequest)
+	_, redirects := c.record()
+	if len(redirects) != 1 {
+		t.Fatalf("%d redirects, want 1 (to the configured agent)", len(redirects))
+	}
+	if _, ok := redirects[0].(agent.AgentFunc); !ok {
+		t.Errorf("redirected to %T, want the configured agent", redirects[0])
+	}
 }
