@@ -36,6 +36,9 @@
 #   LOAD_NFT=auto              auto: count packets if root and nft exists; 0: off; 1: required
 #   LOAD_AUTH=0                1: phase A with digest authentication: testdata/load/auth.yaml and
 #                              uac_auth_nomedia.xml (INVITE, 401, ACK, INVITE with credentials)
+#   LOAD_BRIDGE=0              1: phase B bridges every call (testdata/load/bridge.yaml) to a sipp
+#                              target (uas_answer.xml -rtp_echo on LOAD_BRIDGE_PORT=35064, RTP from
+#                              LOAD_BRIDGE_RTP_PORT=53000): two legs per call, RTP relayed between them
 #   LOAD_OUT=DIR               where logs and sipp traces go (default: a new /tmp dir, kept)
 #   LOAD_BIN=bin/sipagent      the binary under test
 # The environment reaches sipagent too: GODEBUG=gctrace=1 writes GC traces
@@ -65,7 +68,15 @@ if [[ ${LOAD_AUTH:-0} == 1 ]]; then
 	SIG_SCENARIO=$HERE/uac_auth_nomedia.xml
 	SIG_ARGS=(-au load -ap load-test-password)
 fi
+BRIDGE=${LOAD_BRIDGE:-0}
+BRIDGE_PORT=${LOAD_BRIDGE_PORT:-35064}
+BRIDGE_RTP_PORT=${LOAD_BRIDGE_RTP_PORT:-53000}
+if [[ $BRIDGE == 1 ]]; then
+	CONFIG=$HERE/bridge.yaml
+	export LOAD_BRIDGE_FLOW=$HERE/bridge-flow.yaml LOAD_BRIDGE_PORT=$BRIDGE_PORT
+fi
 CLK_TCK=$(getconf CLK_TCK)
+TARGET_PID=""
 
 AGENT_PID=""
 SIPP_PID=""
@@ -81,6 +92,9 @@ cleanup() {
 	local rc=$?
 	if [[ -n $SIPP_PID ]] && kill -0 "$SIPP_PID" 2>/dev/null; then
 		kill "$SIPP_PID" 2>/dev/null || true
+	fi
+	if [[ -n $TARGET_PID ]] && kill -0 "$TARGET_PID" 2>/dev/null; then
+		kill "$TARGET_PID" 2>/dev/null || true
 	fi
 	if [[ -n $AGENT_PID ]] && kill -0 "$AGENT_PID" 2>/dev/null; then
 		kill -KILL "$AGENT_PID" 2>/dev/null || true
@@ -276,6 +290,15 @@ media() {
 			die "LOAD_MEDIA_SECONDS=$MEDIA_SECONDS is too short for $n calls at $MEDIA_RATE/s (need >= $((ramp + 7)))"
 		fi
 		start_agent "media-$n" info
+		if [[ $BRIDGE == 1 ]]; then
+			mkdir -p "$dir/target"
+			(cd "$dir/target" && exec timeout --kill-after=5 $((MEDIA_SECONDS + ramp + 60)) sipp -sf "$ROOT/testdata/sipp/uas_answer.xml" \
+				-key codec 0 -key codecname PCMU -rtp_echo -i 127.0.0.1 -p "$BRIDGE_PORT" -mp "$BRIDGE_RTP_PORT" -nostdin \
+				-m "$n" -timeout $((MEDIA_SECONDS + ramp + 50))s -timeout_error \
+				-trace_stat -stf stat.csv -fd 1 -trace_err >/dev/null 2>sipp.stderr) &
+			TARGET_PID=$!
+			say "bridge target: sipp pid $TARGET_PID on 127.0.0.1:$BRIDGE_PORT, echoing RTP"
+		fi
 		say "phase B: $n echo calls x ${MEDIA_SECONDS}s (set up at $MEDIA_RATE/s), measuring seconds $wa-$wb; sipagent pid $AGENT_PID"
 		nft_reset
 		start=$(now_ms)
@@ -294,6 +317,11 @@ media() {
 		rc=0
 		wait "$SIPP_PID" || rc=$?
 		SIPP_PID=""
+		if [[ -n $TARGET_PID ]]; then
+			wait "$TARGET_PID" || rc=$?
+			TARGET_PID=""
+			[[ $(stat_field "$dir/target/stat.csv" 'SuccessfulCall(C)') == "$n" ]] || { say "the bridge target did not complete $n calls"; rc=1; }
+		fi
 		check_alive "the $n-call media run"
 		sleep 1
 		hwm=$(status_kb "$AGENT_PID" VmHWM)
@@ -319,11 +347,12 @@ media() {
 					}
 				}
 			} END {printf "%d %d %d %d %.0f\n", n, a, b, c, e}' "$log")
-		if [[ $ended != "$n" ]]; then say "sipagent logged $ended 'call ended' lines for $n calls"; fi
+		if [[ $ended != $((n * (BRIDGE + 1))) ]]; then say "sipagent logged $ended 'call ended' lines for $n calls"; fi
 		short=$(awk -v o="$rout" -v e="$due" 'BEGIN {printf "%.2f%%", (e > 0 ? (e - o) * 100 / e : 0)}')
 		loss=-
 		if [[ $sent != - && $sent -gt 0 ]]; then
-			loss=$(awk -v s="$sent" -v r="$rin" 'BEGIN {printf "%.3f%%", (s - r) * 100 / s}')
+			# bridged: both legs receive what sipp sent (the target echoes it)
+			loss=$(awk -v s="$((sent * (BRIDGE + 1)))" -v r="$rin" 'BEGIN {printf "%.3f%%", (s - r) * 100 / s}')
 		fi
 		if [[ $rc != 0 || $failed != 0 || $ok != "$n" ]]; then FAILED=1; fi
 		SUMMARY_B+=("$(printf '%5s %5s %6s %6s %6s %6s %6s %4s %9s %9s %7s %9s %6s %7s %4s %4s' \
@@ -355,6 +384,11 @@ say "machine: $(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc
 	fi
 	if ((${#SUMMARY_B[@]})); then
 		echo
+		if [[ $BRIDGE == 1 ]]; then
+			echo "B. bridged media: each call bridged to a sipp target echoing RTP, so sipagent carries two legs per call; cpu_ms is per"
+			echo "   caller call-second (both legs), rx/tx/jb_lost are summed over both legs, loss compares rx with twice what sipp sent,"
+			echo "   and tx_short counts both legs' 50 packets/s."
+		fi
 		echo "B. media: uac_media_hold.xml, ${MEDIA_SECONDS}s PCMU calls to the echo agent. cpu_ms = sipagent CPU per call-second and rss (MB) = its VmRSS while"
 		echo "   all calls are up; rtp_sk = its RTP sockets then; sent = RTP sipp->sipagent (nftables), rx = sipagent's rtp_in, loss = 1 - rx/sent;"
 		echo "   tx = sipagent's rtp_out, tx_short = how far tx falls short of 50 packets/s over the calls' durations; jb_lost = its rtp_lost; left = sockets 1 s after"
