@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sipagent/sipagent/agent"
+	"github.com/sipagent/sipagent/agent/speech"
 	"github.com/sipagent/sipagent/agent/twiml"
 	"github.com/sipagent/sipagent/media/wav"
 )
@@ -59,8 +60,8 @@ func (w *webApp) seen() []webVisit {
 	return slices.Clone(w.visits)
 }
 
-// A TwiML application drives a real call end to end: it plays a greeting
-// inside a <Gather>, gets the digit the caller (sipp) presses, forwards
+// A TwiML application drives a real call end to end: it says a welcome
+// (espeak-ng), plays a greeting inside a <Gather>, gets the digit the caller (sipp) presses, forwards
 // the call with <Dial><Sip> to a sipp target that answers and hangs up,
 // hears DialCallStatus=completed, redirects, and hangs up the caller.
 func TestTwiMLApplicationCall(t *testing.T) {
@@ -70,12 +71,16 @@ func TestTwiMLApplicationCall(t *testing.T) {
 		t.Fatal(err)
 	}
 	app := newWebApp(t, map[string]string{
-		"/voice": `<Response><Gather numDigits="1" timeout="10" action="/menu"><Play>/greeting.wav</Play></Gather><Hangup/></Response>`,
+		"/voice": `<Response><Say>Welcome.</Say><Gather numDigits="1" timeout="10" action="/menu"><Play>/greeting.wav</Play></Gather><Hangup/></Response>`,
 		"/menu":  `<Response><Dial action="/after"><Sip>` + target + `</Sip></Dial></Response>`,
 		"/after": `<Response><Redirect>/bye</Redirect></Response>`,
 		"/bye":   `<Response><Hangup/></Response>`,
 	}, map[string][]byte{"/greeting.wav": greeting.Bytes()})
-	ag, err := twiml.New(twiml.Config{URL: app.srv.URL + "/voice", Logger: testLogger(t)})
+	es, err := speech.NewEspeak()
+	if err != nil {
+		t.Fatalf("espeak-ng: %v (run `make deps`)", err)
+	}
+	ag, err := twiml.New(twiml.Config{URL: app.srv.URL + "/voice", Synthesizer: es, Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
