@@ -43,6 +43,10 @@ type Config struct {
 	// Synthesizer speaks <Say>; without one <Say> is skipped with a
 	// warning.
 	Synthesizer speech.Synthesizer
+	// Recognizer hears <Gather input="speech">; without one a speech
+	// gather is skipped with a warning (input="dtmf speech" collects
+	// keys only).
+	Recognizer speech.Recognizer
 	// Stream runs <Connect><Stream>; without it <Connect> is skipped
 	// with a warning.
 	Stream StreamFunc

@@ -22,6 +22,12 @@ const (
 	MaxPause = 10 * time.Minute
 	// maxDepth bounds element nesting.
 	maxDepth = 8
+	// MaxHints bounds a Gather's hints, as Twilio's do.
+	MaxHints = 500
+	// maxHintLength bounds one hint, in bytes.
+	maxHintLength = 100
+	// maxSpeechTimeout bounds speechTimeout and maxSpeechTime.
+	maxSpeechTimeout = 60 * time.Second
 )
 
 // Error is a document sipagent cannot run: malformed XML, an unknown
@@ -207,8 +213,9 @@ func pause(n *node) (*Pause, error) {
 
 func gather(n *node) (*Gather, error) {
 	g := &Gather{FinishOnKey: '#', Timeout: 5 * time.Second}
-	if in := n.attr("input"); in != "" && in != "dtmf" {
-		return nil, bad(n, "input %q: only dtmf is supported; speech recognition is not", in)
+	dtmf, speech, err := inputAttr(n)
+	if err != nil {
+		return nil, err
 	}
 	if v := n.attr("numDigits"); v != "" {
 		d, err := strconv.Atoi(v)
@@ -234,7 +241,12 @@ func gather(n *node) (*Gather, error) {
 		}
 		g.Timeout = time.Duration(s) * time.Second
 	}
-	var err error
+	if speech {
+		if g.Speech, err = speechAttrs(n, g.Timeout); err != nil {
+			return nil, err
+		}
+		g.Speech.DTMF = dtmf
+	}
 	if g.Action, g.Method, err = actionAttrs(n); err != nil {
 		return nil, err
 	}
@@ -256,6 +268,94 @@ func gather(n *node) (*Gather, error) {
 		g.Prompts = append(g.Prompts, v)
 	}
 	return g, nil
+}
+
+// inputAttr reads <Gather input>: "dtmf" (the default), "speech", or
+// both, space-separated in either order.
+func inputAttr(n *node) (dtmf, speech bool, err error) {
+	v, ok := n.attrs["input"]
+	if !ok {
+		return true, false, nil
+	}
+	for _, w := range strings.Fields(v) {
+		switch w {
+		case "dtmf":
+			dtmf = true
+		case "speech":
+			speech = true
+		default:
+			return false, false, bad(n, "input %q: want dtmf, speech or both", v)
+		}
+	}
+	if !dtmf && !speech {
+		return false, false, bad(n, "input %q: want dtmf, speech or both", v)
+	}
+	return dtmf, speech, nil
+}
+
+// speechAttrs reads the attributes of a <Gather> that listens:
+// speechTimeout ("auto" or whole seconds; default timeout),
+// maxSpeechTime, hints (comma-separated) and language.
+func speechAttrs(n *node, timeout time.Duration) (*SpeechInput, error) {
+	sp := &SpeechInput{EndSilence: timeout, MaxSpeechTime: maxSpeechTimeout}
+	switch v := strings.TrimSpace(n.attr("speechTimeout")); v {
+	case "":
+	case "auto":
+		sp.EndSilence = 0
+	default:
+		s, err := strconv.Atoi(v)
+		if err != nil || s < 1 || time.Duration(s)*time.Second > maxSpeechTimeout {
+			return nil, bad(n, "speechTimeout %q: want auto or 1-%d seconds", v, int(maxSpeechTimeout/time.Second))
+		}
+		sp.EndSilence = time.Duration(s) * time.Second
+	}
+	if v := strings.TrimSpace(n.attr("maxSpeechTime")); v != "" {
+		s, err := strconv.Atoi(v)
+		if err != nil || s < 1 || time.Duration(s)*time.Second > maxSpeechTimeout {
+			return nil, bad(n, "maxSpeechTime %q: want 1-%d seconds", v, int(maxSpeechTimeout/time.Second))
+		}
+		sp.MaxSpeechTime = time.Duration(s) * time.Second
+	}
+	for h := range strings.SplitSeq(n.attr("hints"), ",") {
+		h = strings.Join(strings.Fields(h), " ")
+		if h == "" {
+			continue
+		}
+		if len(h) > maxHintLength {
+			return nil, bad(n, "hint %.20q... is over %d bytes", h, maxHintLength)
+		}
+		if len(sp.Hints) == MaxHints {
+			return nil, bad(n, "over %d hints", MaxHints)
+		}
+		sp.Hints = append(sp.Hints, h)
+	}
+	if v := n.attr("language"); v != "" {
+		if !isLanguageTag(v) {
+			return nil, bad(n, "language %q: want a BCP 47 tag such as en-US", v)
+		}
+		sp.Language = v
+	}
+	return sp, nil
+}
+
+// isLanguageTag accepts the shape of a BCP 47 tag: subtags of 1-8
+// letters and digits, joined by '-', the first all letters.
+func isLanguageTag(v string) bool {
+	if len(v) > 35 {
+		return false
+	}
+	for i, sub := range strings.Split(v, "-") {
+		if len(sub) < 1 || len(sub) > 8 {
+			return false
+		}
+		for _, r := range sub {
+			letter := (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z')
+			if !letter && (i == 0 || r < '0' || r > '9') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // forward keeps a <Dial> or <Refer> as a document of its own; the

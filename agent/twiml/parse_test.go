@@ -66,7 +66,7 @@ func TestParseErrors(t *testing.T) {
 		{`<Response><Say loop="-1">x</Say></Response>`, "loop"},
 		{`<Response><Play>ftp://x/a.wav</Play></Response>`, "URL"},
 		{`<Response><Pause length="x"/></Response>`, "length"},
-		{`<Response><Gather input="speech"/></Response>`, "speech"},
+		{`<Response><Gather input="voice"/></Response>`, "input"},
 		{`<Response><Gather numDigits="0"/></Response>`, "numDigits"},
 		{`<Response><Gather finishOnKey="ab"/></Response>`, "finishOnKey"},
 		{`<Response><Gather><Dial><Sip>sip:a@b</Sip></Dial></Gather></Response>`, "not allowed in <Gather>"},

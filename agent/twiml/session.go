@@ -61,11 +61,11 @@ func (s *session) verb(ctx context.Context, v Verb) (next *request, done bool, e
 		if err := s.answer(ctx); err != nil {
 			return nil, true, err
 		}
-		digits, err := s.gather(ctx, v)
-		if err != nil || digits == "" {
+		params, err := s.gatherInput(ctx, v)
+		if err != nil || params == nil {
 			return nil, err != nil, err // nothing entered: on to the next verb
 		}
-		next, err := s.action(v.Action, v.Method, url.Values{"Digits": {digits}})
+		next, err := s.action(v.Action, v.Method, params)
 		return next, true, err
 	case *Forward:
 		return s.forward(ctx, v)

@@ -30,6 +30,11 @@ type Pause struct {
 // last key or the prompts' end. What was entered goes to Action (""
 // means the document's own URL) as Digits; with nothing entered the
 // document goes on with the next verb.
+//
+// With Speech set (input="speech" or "dtmf speech") it listens too: the
+// caller's first words stop the prompts, and what they said goes to
+// Action as SpeechResult and Confidence; Timeout is then the wait for
+// speech to start.
 type Gather struct {
 	NumDigits   int
 	FinishOnKey rune
@@ -37,6 +42,25 @@ type Gather struct {
 	Action      string
 	Method      string
 	Prompts     []Verb
+	Speech      *SpeechInput
+}
+
+// SpeechInput is how a Gather listens for speech.
+type SpeechInput struct {
+	// DTMF says keys count too (input="dtmf speech"); without it keys
+	// are ignored.
+	DTMF bool
+	// EndSilence is the pause that ends the caller's answer
+	// (speechTimeout, which defaults to timeout); 0 for speechTimeout=
+	// "auto": the recognizer's own endpointing.
+	EndSilence time.Duration
+	// MaxSpeechTime bounds the answer (maxSpeechTime; default 60 s).
+	MaxSpeechTime time.Duration
+	// Hints are words and phrases the caller is likely to say.
+	Hints []string
+	// Language is a BCP 47 tag ("" for the recognizer's default; Twilio
+	// defaults to en-US).
+	Language string
 }
 
 // Forward is a <Dial> or <Refer>. The element is kept as written, in a
