@@ -213,7 +213,7 @@ func TestConversation(t *testing.T) {
 	if len(forwarded) != 1 || forwarded[0] != dial {
 		t.Errorf("forwarded %q, want the twiml action's document", forwarded)
 	}
-	if len(rec.hints) < 3 || !slices.Equal(rec.hints[2], []string{"sales", "support"}) {
+	if len(rec.hints) < 3 || !slices.Equal(rec.hints[0], []string{"sales", "support"}) || !slices.Equal(rec.hints[2], rec.hints[0]) {
 		t.Errorf("recognizer hints %v, want the choice buttons", rec.hints)
 	}
 	// The MP3 (a second), then the two texts; nothing cut short.

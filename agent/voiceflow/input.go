@@ -2,6 +2,7 @@ package voiceflow
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -58,7 +59,9 @@ func (s *session) play(ctx context.Context, pcm []int16) (*action, error) {
 		return nil, err
 	case h := <-heardCh:
 		stopPlay()
-		<-played
+		if err := <-played; err != nil && !errors.Is(err, context.Canceled) {
+			s.log.Debug("prompt ended", "error", err)
+		}
 		s.call.ClearAudio()
 		return h.next, h.err
 	}

@@ -23,8 +23,18 @@ const maxAudioFile = 16 << 20
 func (s *session) run(ctx context.Context, traces []Trace) (step, error) {
 	spoken := false
 	for _, t := range traces {
-		if t.Type == "speak" {
+		switch t.Type {
+		case "speak":
 			spoken = true
+		case "choice":
+			// The buttons are what the caller is likely to say, even
+			// over the prompt that comes before them.
+			var p choicePayload
+			_ = json.Unmarshal(t.Payload, &p) // hints only: a bad one is no loss
+			s.hints = s.hints[:0]
+			for _, b := range p.Buttons {
+				s.hints = append(s.hints, b.Name)
+			}
 		}
 	}
 	for _, t := range traces {
@@ -57,12 +67,7 @@ func (s *session) run(ctx context.Context, traces []Trace) (step, error) {
 				return step{next: in}, err
 			}
 		case "choice":
-			var p choicePayload
-			_ = json.Unmarshal(t.Payload, &p) // hints only: a bad one is no loss
-			s.hints = s.hints[:0]
-			for _, b := range p.Buttons {
-				s.hints = append(s.hints, b.Name)
-			}
+			// read above
 		case "end":
 			return step{end: true}, s.call.WaitPlayed(ctx)
 		default:

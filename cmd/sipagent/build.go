@@ -14,6 +14,7 @@ import (
 	"github.com/sipagent/sipagent/agent/echo"
 	"github.com/sipagent/sipagent/agent/flow"
 	"github.com/sipagent/sipagent/agent/speech"
+	"github.com/sipagent/sipagent/agent/speech/deepgram"
 	"github.com/sipagent/sipagent/agent/stream"
 	"github.com/sipagent/sipagent/agent/twiml"
 	"github.com/sipagent/sipagent/agent/voiceflow"
@@ -30,12 +31,18 @@ import (
 const portQuarantine = 2 * time.Second
 
 // build turns a validated configuration into a ready, not yet started,
-// server, and returns the agents it built by name (for the live-call
-// API). Errors name the configuration key at fault.
-func build(cfg *config.Config, log *slog.Logger) (*sip.Server, map[string]agent.Agent, error) {
-	agents := make(map[string]agent.Agent, len(cfg.Agents))
+// server, and returns the agents it built and the recognizer they share
+// (for the live-call API). Errors name the configuration key at fault.
+func build(cfg *config.Config, log *slog.Logger) (*sip.Server, *agentEnv, error) {
+	env := &agentEnv{agents: make(map[string]agent.Agent, len(cfg.Agents))}
+	agents := env.agents
+	rec, err := buildRecognizer(cfg.Speech, log)
+	if err != nil {
+		return nil, nil, fmt.Errorf("config: speech.recognizer: %w", err)
+	}
+	env.recognizer = rec
 	for name, ac := range cfg.Agents {
-		a, err := buildAgent(ac, agents, log.With("agent", name))
+		a, err := buildAgent(ac, env, log.With("agent", name))
 		if err != nil {
 			return nil, nil, fmt.Errorf("config: agents.%s: %w", name, err)
 		}
@@ -97,7 +104,7 @@ func build(cfg *config.Config, log *slog.Logger) (*sip.Server, map[string]agent.
 	if err != nil {
 		return nil, nil, fmt.Errorf("config: sip: %w", err)
 	}
-	return srv, agents, nil
+	return srv, env, nil
 }
 
 func peers(cfg *config.Config, log *slog.Logger) []sip.Peer {
@@ -158,14 +165,22 @@ func userAgent(s string) string {
 	return "sipagent/" + version
 }
 
-func buildAgent(ac config.Agent, agents map[string]agent.Agent, log *slog.Logger) (agent.Agent, error) {
+// agentEnv is what agents are built with besides their own configuration:
+// the other agents (for fallbacks) and the shared speech recognizer.
+type agentEnv struct {
+	agents     map[string]agent.Agent
+	recognizer speech.Recognizer // nil: agents hear keys only
+}
+
+func buildAgent(ac config.Agent, env *agentEnv, log *slog.Logger) (agent.Agent, error) {
+	agents := env.agents
 	switch ac.Kind {
 	case "echo":
 		return echo.New(ac.Delay.D()), nil
 	case "twiml":
-		return buildTwiML(ac, agents, log)
+		return buildTwiML(ac, env, log)
 	case "voiceflow":
-		return buildVoiceflow(ac, agents, log)
+		return buildVoiceflow(ac, env, log)
 	case "stream":
 		return stream.New(stream.Config{
 			URL:        ac.URL,
@@ -200,8 +215,9 @@ func buildAgent(ac config.Agent, agents map[string]agent.Agent, log *slog.Logger
 // buildTwiML builds a TwiML webhook agent. Its fallback is looked up when
 // a call needs it, so agents may name each other in any order (Validate
 // has ruled out circles).
-func buildTwiML(ac config.Agent, agents map[string]agent.Agent, log *slog.Logger) (agent.Agent, error) {
+func buildTwiML(ac config.Agent, env *agentEnv, log *slog.Logger) (agent.Agent, error) {
 	cfg := twiml.Config{
+		Recognizer: env.recognizer,
 		URL:        ac.URL,
 		Method:     ac.Method,
 		AuthToken:  ac.AuthToken,
@@ -217,7 +233,7 @@ func buildTwiML(ac config.Agent, agents map[string]agent.Agent, log *slog.Logger
 	} else {
 		log.Warn("espeak-ng not found: <Say> will be skipped", "error", err)
 	}
-	cfg.Fallback = fallbackAgent(ac.Fallback, agents)
+	cfg.Fallback = fallbackAgent(ac.Fallback, env.agents)
 	cfg.Stream = streamFunc(ac.AccountSid, log)
 	return twiml.New(cfg)
 }
@@ -250,11 +266,11 @@ func streamFunc(accountSid string, log *slog.Logger) twiml.StreamFunc {
 // buildAPI builds the live-call REST API, or returns nil when the
 // configuration turns it off (no api.auth_token). Calls it places or
 // redirects run TwiML agents like the configured ones.
-func buildAPI(cfg *config.Config, srv *sip.Server, agents map[string]agent.Agent, log *slog.Logger) (*api.API, error) {
+func buildAPI(cfg *config.Config, srv *sip.Server, env *agentEnv, log *slog.Logger) (*api.API, error) {
 	if cfg.API.AuthToken == "" {
 		return nil, nil
 	}
-	tc := twiml.Config{Logger: log.With("agent", "api"), Stream: streamFunc(cfg.API.AccountSid, log.With("agent", "api"))}
+	tc := twiml.Config{Logger: log.With("agent", "api"), Stream: streamFunc(cfg.API.AccountSid, log.With("agent", "api")), Recognizer: env.recognizer}
 	if es, err := speech.NewEspeak(); err == nil {
 		tc.Synthesizer = speech.NewCache(es, 256)
 	}
@@ -264,7 +280,7 @@ func buildAPI(cfg *config.Config, srv *sip.Server, agents map[string]agent.Agent
 		Calls:      srv,
 		Policy:     cfg.TransferPolicy(),
 		TwiML:      tc,
-		Agents:     agents,
+		Agents:     env.agents,
 		Logger:     log.With("component", "api"),
 	})
 }
@@ -272,7 +288,7 @@ func buildAPI(cfg *config.Config, srv *sip.Server, agents map[string]agent.Agent
 // buildVoiceflow builds a Voiceflow Dialog Manager agent. Speech comes
 // from espeak-ng when Voiceflow sends no audio; without a recognizer the
 // caller is heard through key presses only.
-func buildVoiceflow(ac config.Agent, agents map[string]agent.Agent, log *slog.Logger) (agent.Agent, error) {
+func buildVoiceflow(ac config.Agent, env *agentEnv, log *slog.Logger) (agent.Agent, error) {
 	cfg := voiceflow.Config{
 		Runtime:      ac.Runtime,
 		APIKey:       ac.APIKey,
@@ -287,7 +303,8 @@ func buildVoiceflow(ac config.Agent, agents map[string]agent.Agent, log *slog.Lo
 		DTMFAsText:   ac.DTMFAsText,
 		ForwardTo:    ac.ForwardTemplate,
 		Apology:      ac.Apology,
-		Fallback:     fallbackAgent(ac.Fallback, agents),
+		Fallback:     fallbackAgent(ac.Fallback, env.agents),
+		Recognizer:   env.recognizer,
 		Logger:       log,
 	}
 	if es, err := speech.NewEspeak(); err == nil {
@@ -295,6 +312,25 @@ func buildVoiceflow(ac config.Agent, agents map[string]agent.Agent, log *slog.Lo
 	} else {
 		log.Warn("espeak-ng not found: text without Voiceflow audio will not be spoken", "error", err)
 	}
-	cfg.TwiML = twiml.Config{Synthesizer: cfg.Synthesizer, Stream: streamFunc("", log), Logger: log}
+	cfg.TwiML = twiml.Config{Synthesizer: cfg.Synthesizer, Recognizer: env.recognizer, Stream: streamFunc("", log), Logger: log}
 	return voiceflow.New(cfg)
+}
+
+// buildRecognizer makes the speech recognizer agents share, or nil for
+// none. A recognizer that cannot work here (pocketsphinx not installed)
+// stops start-up rather than fail on the first call.
+func buildRecognizer(sc config.Speech, log *slog.Logger) (speech.Recognizer, error) {
+	switch sc.Recognizer {
+	case "pocketsphinx":
+		return speech.NewPocketsphinx(speech.WithPocketsphinxLogger(log.With("component", "pocketsphinx")))
+	case "deepgram":
+		return deepgram.New(deepgram.Config{
+			APIKey:   sc.Deepgram.APIKey,
+			Model:    sc.Deepgram.Model,
+			Language: sc.Deepgram.Language,
+			URL:      sc.Deepgram.URL,
+			Logger:   log.With("component", "deepgram"),
+		})
+	}
+	return nil, nil
 }

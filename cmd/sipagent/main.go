@@ -108,7 +108,7 @@ failure, 2 on bad flags or configuration.
 	}
 	log := newLogger(cfg.Log, stderr)
 	routeSipgoDefaultLog(log)
-	app, agents, err := build(cfg, log)
+	app, env, err := build(cfg, log)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitConfig
@@ -134,7 +134,7 @@ failure, 2 on bad flags or configuration.
 		return exitFailed
 	}
 	if cfg.HTTP.Listen != "" {
-		liveAPI, err := buildAPI(cfg, app, agents, log)
+		liveAPI, err := buildAPI(cfg, app, env, log)
 		if err != nil {
 			log.Error("start failed", "error", err)
 			_ = app.Close()

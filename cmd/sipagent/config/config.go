@@ -39,6 +39,9 @@ type Config struct {
 	HTTP HTTP `yaml:"http"`
 	// API is the Twilio-shaped live-call REST API, served on http.listen.
 	API API `yaml:"api"`
+	// Speech configures speech recognition for the agents that listen
+	// (voiceflow, TwiML <Gather input="speech">).
+	Speech Speech `yaml:"speech"`
 	// Transfer configures call forwarding.
 	Transfer Transfer `yaml:"transfer"`
 }
@@ -127,6 +130,25 @@ type API struct {
 	// AuthToken is the basic-auth password (${ENV} or auth_token_file).
 	AuthToken     string `yaml:"auth_token"`
 	AuthTokenFile string `yaml:"auth_token_file"`
+}
+
+// Speech configures the speech recognizer agents share.
+type Speech struct {
+	// Recognizer is none (the default: agents hear keys only),
+	// pocketsphinx (offline; Debian packages pocketsphinx and
+	// pocketsphinx-en-us) or deepgram (cloud streaming).
+	Recognizer string `yaml:"recognizer"`
+	// Deepgram configures the deepgram recognizer.
+	Deepgram Deepgram `yaml:"deepgram"`
+}
+
+// Deepgram configures Deepgram's streaming recognizer.
+type Deepgram struct {
+	APIKey     string `yaml:"api_key"` // ${ENV} or api_key_file
+	APIKeyFile string `yaml:"api_key_file"`
+	Model      string `yaml:"model"`    // default nova-3
+	Language   string `yaml:"language"` // e.g. en-US
+	URL        string `yaml:"url"`      // default Deepgram's listen endpoint
 }
 
 // SIP configures signalling.

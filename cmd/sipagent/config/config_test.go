@@ -126,6 +126,10 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{"voiceflow template not allowed", "agents: {vf: {kind: voiceflow, api_key: k, forward_template: \"sip:{number}@trunk.example.com\"}}\nroutes: [{agent: vf}]\npeers: [{name: l, addresses: [127.0.0.1]}]\n", "agents.vf.forward_template"},
 		{"voiceflow template without number", "transfer: {allow: [example.com]}\nagents: {vf: {kind: voiceflow, api_key: k, forward_template: \"sip:sales@example.com\"}}\nroutes: [{agent: vf}]\npeers: [{name: l, addresses: [127.0.0.1]}]\n", "agents.vf.forward_template"},
 		{"api_key on a flow", "agents: {demo: {kind: flow, api_key: k}}\nroutes: [{agent: demo}]\npeers: [{name: l, addresses: [127.0.0.1]}]\n", "agents.demo.api_key"},
+		{"unknown recognizer", "speech: {recognizer: siri}\n" + base, "speech.recognizer"},
+		{"deepgram without key", "speech: {recognizer: deepgram}\n" + base, "speech.deepgram.api_key"},
+		{"deepgram not chosen", "speech: {recognizer: pocketsphinx, deepgram: {api_key: k}}\n" + base, "speech.deepgram"},
+		{"deepgram bad url", "speech: {recognizer: deepgram, deepgram: {api_key: k, url: \"https://x\"}}\n" + base, "speech.deepgram.url"},
 		{"keepalive too short", "accounts: [{name: t, registrar: \"sip:example.com\", username: agent, password: x, keepalive: 1ms, agent: demo}]\n" + base, "accounts[0].keepalive"},
 	}
 	for _, tt := range tests {

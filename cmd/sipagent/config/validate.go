@@ -182,6 +182,9 @@ func (c *Config) Validate() error {
 	if err := c.validateAPI(); err != nil {
 		return err
 	}
+	if err := c.validateSpeech(); err != nil {
+		return err
+	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:

@@ -206,3 +206,27 @@ func notSidChar(r rune) bool {
 	ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_'
 	return !ok
 }
+
+// validateSpeech checks the speech section and reads Deepgram's key file.
+func (c *Config) validateSpeech() error {
+	sp := &c.Speech
+	switch sp.Recognizer {
+	case "", "none", "pocketsphinx":
+		if sp.Deepgram != (Deepgram{}) {
+			return &Error{Key: "speech.deepgram", Msg: "set, but speech.recognizer is not deepgram"}
+		}
+	case "deepgram":
+		if err := readSecret(&sp.Deepgram.APIKey, sp.Deepgram.APIKeyFile, "speech.deepgram", "api_key"); err != nil {
+			return err
+		}
+		if sp.Deepgram.APIKey == "" {
+			return &Error{Key: "speech.deepgram.api_key", Msg: "missing (give api_key, ${ENV} or api_key_file)"}
+		}
+		if u := sp.Deepgram.URL; u != "" && !strings.HasPrefix(u, "wss://") && !strings.HasPrefix(u, "ws://") {
+			return &Error{Key: "speech.deepgram.url", Msg: fmt.Sprintf("%q is not a ws:// or wss:// URL", u)}
+		}
+	default:
+		return &Error{Key: "speech.recognizer", Msg: fmt.Sprintf("%q is not none, pocketsphinx or deepgram", sp.Recognizer)}
+	}
+	return nil
+}
