@@ -62,15 +62,26 @@ func NewEspeak(opts ...EspeakOption) (*Espeak, error) {
 	if e.speed < 80 || e.speed > 450 {
 		return nil, fmt.Errorf("speech: espeak-ng speed %d words per minute (want 80 to 450)", e.speed)
 	}
-	path, err := exec.LookPath(e.path)
-	switch {
-	case err != nil && e.path == espeakBinary:
-		return nil, ErrEspeakNotFound
-	case err != nil:
-		return nil, fmt.Errorf("%w: %w", ErrEspeakNotFound, err)
+	path, err := findBinary(e.path, espeakBinary, ErrEspeakNotFound)
+	if err != nil {
+		return nil, err
 	}
 	e.path = path
 	return e, nil
+}
+
+// findBinary looks up the program name on PATH. A missing default
+// program is notFound alone (it names the Debian package to install);
+// one the caller named is notFound with the lookup's error.
+func findBinary(name, dflt string, notFound error) (string, error) {
+	path, err := exec.LookPath(name)
+	switch {
+	case err != nil && name == dflt:
+		return "", notFound
+	case err != nil:
+		return "", fmt.Errorf("%w: %w", notFound, err)
+	}
+	return path, nil
 }
 
 // Synthesize runs espeak-ng on text and returns its speech at 8 kHz.

@@ -162,12 +162,9 @@ func NewPocketsphinx(opts ...PocketsphinxOption) (*Pocketsphinx, error) {
 	if p.noise < 0 || p.noise > 3000 {
 		return nil, fmt.Errorf("speech: pocketsphinx noise %v: want 0 to 3000", p.noise)
 	}
-	path, err := exec.LookPath(p.path)
-	switch {
-	case err != nil && p.path == pocketsphinxBinary:
-		return nil, ErrPocketsphinxNotFound
-	case err != nil:
-		return nil, fmt.Errorf("%w: %w", ErrPocketsphinxNotFound, err)
+	path, err := findBinary(p.path, pocketsphinxBinary, ErrPocketsphinxNotFound)
+	if err != nil {
+		return nil, err
 	}
 	p.path = path
 	for _, f := range []struct {

@@ -90,7 +90,7 @@ var recognitionPhrases = []string{
 // agents rely on, and logs the rest.
 func TestPocketsphinxAccuracy(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs pocketsphinx 60 times")
+		t.Skip("-short: skipped because it runs pocketsphinx 60 times")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()

@@ -142,7 +142,7 @@ func TestDecodeErrors(t *testing.T) {
 // than MaxFrames without building it in memory.
 func TestDecodeStreamTooLong(t *testing.T) {
 	if testing.Short() {
-		t.Skip("reads 58 MB")
+		t.Skip("-short: skipped because it reads 58 MB")
 	}
 	hdr := riff(chunk("fmt ", fmtBody(tagMuLaw, 1, 8000, 8)))
 	hdr = append(hdr, "data\xff\xff\xff\xff"...)
