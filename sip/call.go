@@ -230,26 +230,6 @@ func (c *Call) serve(ctx context.Context, ag agent.Agent) <-chan error {
 	return done
 }
 
-// ErrCallEnded is returned for a call that has ended.
-var ErrCallEnded = errors.New("sip: the call has ended")
-
-// Redirect hands the call to ag, as Twilio's live-call update with new
-// TwiML does: the agent in charge is stopped and ag runs on the call
-// from here on. It returns ErrCallEnded once the call is over.
-func (c *Call) Redirect(ag agent.Agent) error {
-	select {
-	case <-c.done:
-		return ErrCallEnded
-	default:
-	}
-	select {
-	case c.redirect <- ag:
-		return nil
-	case <-c.done:
-		return ErrCallEnded
-	}
-}
-
 // teardown ends the call once: BYE if asked and the dialog is up, then the
 // media session, the RTP port and the registry entry.
 func (c *Call) teardown(sendBye bool, reason string) {
