@@ -115,11 +115,8 @@ func TestStreamToAgent(t *testing.T) {
 // included, is played whole and in order.
 func TestStreamPlaysAgentAudio(t *testing.T) {
 	ctx := testContext(t)
-	srv := newServer(t)
 	call := agenttest.New()
-	done := startRun(ctx, call, Options{URL: srv.url})
-	p := srv.accept(ctx, t)
-	p.handshake(ctx, t)
+	p, done := streamTo(ctx, t, call)
 
 	var want []int16
 	for i, n := range []int{1, 7, 0, 160, 161, 333, 2, 4001} {
@@ -145,11 +142,8 @@ func TestStreamPlaysAgentAudio(t *testing.T) {
 // audio before it has been played.
 func TestStreamMarkAfterPlayout(t *testing.T) {
 	ctx := testContext(t)
-	srv := newServer(t)
 	call := agenttest.New(agenttest.WithManualPlayout())
-	done := startRun(ctx, call, Options{URL: srv.url})
-	p := srv.accept(ctx, t)
-	p.handshake(ctx, t)
+	p, done := streamTo(ctx, t, call)
 
 	p.sendMedia(ctx, t, mulawSignal(800, 0))
 	p.sendMark(ctx, t, "greeting")
@@ -177,11 +171,8 @@ func TestStreamMarkAfterPlayout(t *testing.T) {
 // call and in sipagent, returns the pending marks, and later audio plays.
 func TestStreamClear(t *testing.T) {
 	ctx := testContext(t)
-	srv := newServer(t)
 	call := agenttest.New(agenttest.WithManualPlayout())
-	done := startRun(ctx, call, Options{URL: srv.url})
-	p := srv.accept(ctx, t)
-	p.handshake(ctx, t)
+	p, done := streamTo(ctx, t, call)
 
 	a, b, c := mulawSignal(1600, 1), mulawSignal(800, 2), mulawSignal(400, 3)
 	p.sendMedia(ctx, t, a)
@@ -254,11 +245,8 @@ func TestStreamClearInterruptsWrite(t *testing.T) {
 // counted and skipped, and the stream goes on.
 func TestStreamBadMessages(t *testing.T) {
 	ctx := testContext(t)
-	srv := newServer(t)
 	call := agenttest.New()
-	done := startRun(ctx, call, Options{URL: srv.url})
-	p := srv.accept(ctx, t)
-	p.handshake(ctx, t)
+	p, done := streamTo(ctx, t, call)
 
 	for _, msg := range []string{
 		`not json`,
@@ -306,11 +294,8 @@ func TestStreamEnds(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := testContext(t)
-			srv := newServer(t)
 			call := agenttest.New()
-			done := startRun(ctx, call, Options{URL: srv.url})
-			p := srv.accept(ctx, t)
-			p.handshake(ctx, t)
+			p, done := streamTo(ctx, t, call)
 			tt.end(ctx, p)
 			r := result(ctx, t, done)
 			if r.res.End != tt.want || !errors.Is(r.err, tt.wantErr) || (tt.wantErr == nil) != (r.err == nil) {
@@ -327,11 +312,8 @@ func TestStreamEnds(t *testing.T) {
 // normal close is played before Run returns.
 func TestStreamPlaysOutBeforeClose(t *testing.T) {
 	ctx := testContext(t)
-	srv := newServer(t)
 	call := agenttest.New()
-	done := startRun(ctx, call, Options{URL: srv.url})
-	p := srv.accept(ctx, t)
-	p.handshake(ctx, t)
+	p, done := streamTo(ctx, t, call)
 	goodbye := mulawSignal(8000, 0)
 	p.sendMedia(ctx, t, goodbye)
 	_ = p.conn.Close(websocket.StatusNormalClosure, "")
@@ -527,4 +509,15 @@ func TestStreamTLS(t *testing.T) {
 	if res, err := Run(ctx, agenttest.New(), Options{URL: srv.url}); res.End != EndDialFailed || !errors.Is(err, ErrDial) {
 		t.Errorf("Run with an untrusted certificate = %v, %v", res.End, err)
 	}
+}
+
+// streamTo runs a stream of call to a new test server and returns the
+// server's side once the connected and start messages are through.
+func streamTo(ctx context.Context, t *testing.T, call agent.Call) (*peer, <-chan runResult) {
+	t.Helper()
+	srv := newServer(t)
+	done := startRun(ctx, call, Options{URL: srv.url})
+	p := srv.accept(ctx, t)
+	p.handshake(ctx, t)
+	return p, done
 }
