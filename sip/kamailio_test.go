@@ -3,6 +3,7 @@ package sip_test
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -58,17 +59,23 @@ type kamailioOpts struct {
 	// again. Off by default, as in kamailio: a nonce is then reusable,
 	// with any nc, until it expires.
 	NonceCount bool
+	// TLS makes kamailio listen on tls:127.0.0.1:TLSPort too, presenting
+	// this PKI's leaf certificate. It asks clients for no certificate,
+	// and does not verify the certificates of peers it connects to.
+	TLS *testPKI
 }
 
 // kamailio is one kamailio instance, listening on UDP and TCP
-// 127.0.0.1:Port. Its log lines are kept across restarts.
+// 127.0.0.1:Port and, with opts.TLS, on TLS 127.0.0.1:TLSPort. Its log
+// lines are kept across restarts.
 type kamailio struct {
-	Port int
+	Port    int
+	TLSPort int // 0 without opts.TLS
 
 	opts kamailioOpts
 	cfg  string // absolute path of registrar.cfg
 	bin  string
-	dir  string // runtime dir (-Y) and working dir: RPC sockets live here
+	dir  string // runtime dir (-Y) and working dir: RPC sockets and tls.cfg live here
 
 	mu    sync.Mutex
 	lines []string
@@ -92,15 +99,16 @@ type kamContact struct {
 	URI       string // the registered Contact URI, parameters included
 	Expires   int    // seconds left, whole; -1 if permanent
 	Received  string // source of the REGISTER ("sip:127.0.0.1:PORT;transport=tcp") when NAT was detected, else ""
-	Transport string // of the socket the REGISTER came in on: "udp" or "tcp"
-	Socket    string // that socket, e.g. "udp:127.0.0.1:5060"
+	Transport string // of the socket the REGISTER came in on: "udp", "tcp" or "tls"
+	Socket    string // that socket, e.g. "udp:127.0.0.1:5060" or "tls:127.0.0.1:5061"
 	CallID    string
 	CSeq      int
 	UserAgent string
 }
 
-// startKamailio starts kamailio on a free port and waits until it answers
-// an OPTIONS; it is stopped when the test ends.
+// startKamailio starts kamailio on a free port (and, with o.TLS, a second
+// one for TLS) and waits until it answers an OPTIONS; it is stopped when
+// the test ends.
 func startKamailio(t *testing.T, o kamailioOpts) *kamailio {
 	t.Helper()
 	bin, err := exec.LookPath("kamailio")
@@ -143,13 +151,21 @@ func startKamailio(t *testing.T, o kamailioOpts) *kamailio {
 		}
 	})
 	t.Cleanup(k.Stop)
-	// The port is free when chosen, not when kamailio binds it: retry on
-	// a new port if kamailio exits during start-up.
+	if o.TLS != nil {
+		if err := os.WriteFile(k.tlsCfg(), []byte(kamTLSCfg(o.TLS)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The ports are free when chosen, not when kamailio binds them: retry
+	// on new ports if kamailio exits during start-up.
 	for range 5 {
-		port := kamFreePort(t)
-		err := k.start(port)
+		port, tlsPort := kamFreePort(t), 0
+		for o.TLS != nil && (tlsPort == 0 || tlsPort == port) {
+			tlsPort = freePortOn(t, "tcp", "127.0.0.1")
+		}
+		err := k.start(port, tlsPort)
 		if err == nil {
-			k.Port = port
+			k.Port, k.TLSPort = port, tlsPort
 			return k
 		}
 		if !errors.Is(err, errKamPortInUse) {
@@ -193,13 +209,40 @@ func kamFreePort(t *testing.T) int {
 	return 0
 }
 
+// tlsCfg is the path of the tls module's configuration file.
+func (k *kamailio) tlsCfg() string { return filepath.Join(k.dir, "tls.cfg") }
+
+// kamTLSCfg is the tls module's configuration file for p: one server
+// profile for every TLS listener, and one client profile for the
+// connections kamailio opens itself (to a registered TLS contact whose
+// connection has gone). Neither verifies the peer's certificate: SIP
+// clients rarely have one, and kamailio checks only the issuer anyway.
+func kamTLSCfg(p *testPKI) string {
+	return fmt.Sprintf(`[server:default]
+method = TLSv1.2+
+verify_certificate = no
+require_certificate = no
+certificate = %[1]s
+private_key = %[2]s
+ca_list = %[3]s
+
+[client:default]
+method = TLSv1.2+
+verify_certificate = no
+require_certificate = no
+certificate = %[1]s
+private_key = %[2]s
+ca_list = %[3]s
+`, p.CertFile, p.KeyFile, p.CAFile)
+}
+
 // kamQuote makes s a kamailio config string literal.
 func kamQuote(s string) string {
 	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
 }
 
-// args is kamailio's command line for port.
-func (k *kamailio) args(port int) []string {
+// args is kamailio's command line for port and, with opts.TLS, tlsPort.
+func (k *kamailio) args(port, tlsPort int) []string {
 	o := k.opts
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	args := []string{
@@ -221,17 +264,21 @@ func (k *kamailio) args(port int) []string {
 	if o.NonceCount {
 		args = append(args, "-A", "WITH_NONCE_COUNT")
 	}
+	if o.TLS != nil {
+		args = append(args, "-l", "tls:127.0.0.1:"+strconv.Itoa(tlsPort),
+			"-A", "WITH_TLS", "-A", "TLS_CFG="+kamQuote(k.tlsCfg()))
+	}
 	return args
 }
 
-// start runs kamailio on port and waits until it answers. On error the
-// process is gone.
-func (k *kamailio) start(port int) error {
+// start runs kamailio on port (and tlsPort) and waits until it answers.
+// On error the process is gone.
+func (k *kamailio) start(port, tlsPort int) error {
 	r, w, err := os.Pipe()
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(k.bin, k.args(port)...)
+	cmd := exec.Command(k.bin, k.args(port, tlsPort)...)
 	cmd.Dir = k.dir
 	cmd.Stdout, cmd.Stderr = w, w
 	// Its own process group, so that Stop can kill every child, and
@@ -248,7 +295,7 @@ func (k *kamailio) start(port int) error {
 	if err != nil && cmd.SysProcAttr.Cloneflags != 0 {
 		// No CAP_SYS_ADMIN after all (a restricted container).
 		k.logf("=== harness: no PID namespace (%v)", err)
-		cmd = exec.Command(k.bin, k.args(port)...)
+		cmd = exec.Command(k.bin, k.args(port, tlsPort)...)
 		cmd.Dir = k.dir
 		cmd.Stdout, cmd.Stderr = w, w
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
@@ -276,7 +323,7 @@ func (k *kamailio) start(port int) error {
 		inUse := strings.Contains(strings.Join(k.lines[first:], "\n"), "Address already in use")
 		k.mu.Unlock()
 		if inUse {
-			return fmt.Errorf("%w: port %d: %v", errKamPortInUse, port, err)
+			return fmt.Errorf("%w: port %d (TLS %d): %v", errKamPortInUse, port, tlsPort, err)
 		}
 		return err
 	}
@@ -363,6 +410,9 @@ func (k *kamailio) waitReady(p *kamProc, port int) error {
 // Addr is kamailio's SIP address, for UDP and TCP.
 func (k *kamailio) Addr() string { return "127.0.0.1:" + strconv.Itoa(k.Port) }
 
+// TLSAddr is kamailio's SIP address for TLS; it needs opts.TLS.
+func (k *kamailio) TLSAddr() string { return "127.0.0.1:" + strconv.Itoa(k.TLSPort) }
+
 // Stop stops kamailio: SIGTERM, then SIGKILL to its whole process group
 // if it has not exited within kamStopWait. It is idempotent.
 func (k *kamailio) Stop() {
@@ -393,14 +443,15 @@ func (k *kamailio) Stop() {
 	k.logf("=== harness: kamailio stopped (%v)", p.err)
 }
 
-// Restart stops kamailio and starts it again on the same port, with an
-// empty location table and a new nonce secret, as a real restart.
+// Restart stops kamailio and starts it again on the same ports, with an
+// empty location table and a new nonce secret, as a real restart. Open
+// TCP and TLS connections to it are gone.
 func (k *kamailio) Restart(t *testing.T) {
 	t.Helper()
 	k.Stop()
 	var err error
 	for range 5 {
-		if err = k.start(k.Port); !errors.Is(err, errKamPortInUse) {
+		if err = k.start(k.Port, k.TLSPort); !errors.Is(err, errKamPortInUse) {
 			break
 		}
 		time.Sleep(200 * time.Millisecond) // the port may still be held
@@ -408,7 +459,7 @@ func (k *kamailio) Restart(t *testing.T) {
 	if err == nil {
 		return
 	}
-	t.Fatalf("kamailio did not restart on port %d: %v", k.Port, err)
+	t.Fatalf("kamailio did not restart on port %d (TLS %d): %v", k.Port, k.TLSPort, err)
 }
 
 // Count is the number of log lines so far that contain substr.
@@ -574,18 +625,19 @@ func (k *kamailio) WaitContacts(t *testing.T, user string, n int, d time.Duratio
 	return cs
 }
 
-// kamRegClient is a hand-written registration client (UDP or TCP) for
-// testing the harness itself.
+// kamRegClient is a hand-written registration client (UDP, TCP or TLS)
+// for testing the harness itself.
 type kamRegClient struct {
 	t      *testing.T
 	k      *kamailio
 	conn   net.Conn
-	rd     *bufio.Reader // tcp only
-	proto  string        // "UDP" or "TCP", for Via
+	rd     *bufio.Reader // tcp and tls only
+	proto  string        // "UDP", "TCP" or "TLS", for Via
 	user   string
 	cseq   int
 	callID string
-	// contact is the Contact URI; default sip:USER@ the client's socket.
+	// contact is the Contact URI; default sip:USER@ the client's socket,
+	// with ;transport=tls over TLS.
 	contact string
 	// via is the Via sent-by; default the client's socket.
 	via string
@@ -593,17 +645,32 @@ type kamRegClient struct {
 	last []byte
 }
 
+// newKamRegClient connects to k over network: "udp", "tcp" or "tls".
+// Over TLS it trusts the CA of k's opts.TLS only and expects the
+// certificate to name "localhost".
 func newKamRegClient(t *testing.T, k *kamailio, network, user string) *kamRegClient {
 	t.Helper()
-	conn, err := net.DialTimeout(network, k.Addr(), 5*time.Second)
+	var conn net.Conn
+	var err error
+	if network == "tls" {
+		cfg := k.opts.TLS.ClientConfig()
+		cfg.ServerName = "localhost"
+		d := &tls.Dialer{NetDialer: &net.Dialer{Timeout: 5 * time.Second}, Config: cfg}
+		conn, err = d.Dial("tcp", k.TLSAddr())
+	} else {
+		conn, err = net.DialTimeout(network, k.Addr(), 5*time.Second)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = conn.Close() })
 	c := &kamRegClient{t: t, k: k, conn: conn, proto: strings.ToUpper(network), user: user,
 		callID: fmt.Sprintf("kamreg-%d-%d@127.0.0.1", k.Port, time.Now().UnixNano())}
-	if network == "tcp" {
+	if network != "udp" {
 		c.rd = bufio.NewReader(conn)
+	}
+	if network == "tls" {
+		c.contact = "sip:" + user + "@" + conn.LocalAddr().String() + ";transport=tls"
 	}
 	return c
 }
@@ -958,6 +1025,160 @@ func TestKamailioRegistrarRules(t *testing.T) {
 		}
 		t.Logf("200: %s\ncontacts: %+v", res.GetHeader("Contact").Value(), cs)
 	})
+}
+
+// TestKamailioTLSHarness checks kamailio's TLS listener: a handshake
+// that verifies against the test CA, a challenge and a registration over
+// TLS saved with transport tls, requests routed to the TLS contact over
+// the registration's own connection and, for a contact elsewhere, over a
+// connection kamailio opens, and the same port after a restart.
+func TestKamailioTLSHarness(t *testing.T) {
+	pki := newTestPKI(t, []string{"localhost"}, []net.IP{net.IPv4(127, 0, 0, 1)})
+	k := startKamailio(t, kamailioOpts{TLS: pki})
+	if k.TLSPort == 0 || k.TLSPort == k.Port {
+		t.Fatalf("TLS port %d, SIP port %d", k.TLSPort, k.Port)
+	}
+	tlsPort := k.TLSPort
+	via := "TLS " + k.TLSAddr() // kamailio's Via on what it relays over TLS
+
+	c := newKamRegClient(t, k, "tls", "agent")
+	st := c.conn.(*tls.Conn).ConnectionState()
+	if st.Version < tls.VersionTLS12 || len(st.PeerCertificates) == 0 || !st.PeerCertificates[0].Equal(pki.Cert.Leaf) {
+		t.Fatalf("TLS version %#x, %d peer certificates: not the test leaf", st.Version, len(st.PeerCertificates))
+	}
+	res := c.register(60, "", "")
+	wantStatus(t, k, "REGISTER over TLS without credentials", res, 401)
+	header, value := c.answer(res, "secret", 1)
+	wantStatus(t, k, "REGISTER over TLS with credentials", c.register(60, header, value), 200)
+	cs := k.WaitContacts(t, "agent", 1, time.Second)
+	want := kamContact{URI: c.contact, Transport: "tls", Socket: "tls:" + k.TLSAddr(),
+		CallID: c.callID, CSeq: 2, UserAgent: "kamailio-harness-test"}
+	got := cs[0]
+	got.Expires = 0
+	if got != want {
+		t.Errorf("contact %+v, want %+v", got, want)
+	}
+	from := "from=" + c.conn.LocalAddr().String() + " proto=tls "
+	for marker, n := range map[string]int{from + "to=": 2, from + "callid=": 1} { // KREG, KSAVED
+		if got := k.WaitCount(marker, n, time.Second); got != n {
+			t.Errorf("%d log lines with %q, want %d", got, marker, n)
+		}
+	}
+	kamRouteBack(t, k, "agent", via, func() (net.Conn, *bufio.Reader) { return c.conn, c.rd })
+
+	// A contact that is not the REGISTER's source: kamailio connects to
+	// it, as a TLS client that does not verify the certificate.
+	wantStatus(t, k, "REGISTER expires 0", c.register(0, header, value), 200)
+	k.WaitContacts(t, "agent", 0, time.Second)
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", pki.ServerConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		conn, _ := ln.Accept() // nil once the listener is closed
+		accepted <- conn
+	}()
+	c.contact = "sip:agent@" + ln.Addr().String() + ";transport=tls"
+	wantStatus(t, k, "REGISTER of a TLS listener", c.register(60, header, value), 200)
+	if cs := k.WaitContacts(t, "agent", 1, time.Second); cs[0].URI != c.contact || cs[0].Received != "" {
+		t.Errorf("contact %+v, want %s and no received", cs[0], c.contact)
+	}
+	kamRouteBack(t, k, "agent", via, func() (net.Conn, *bufio.Reader) {
+		select {
+		case conn := <-accepted:
+			if conn == nil {
+				return nil, nil
+			}
+			t.Cleanup(func() { _ = conn.Close() })
+			return conn, bufio.NewReader(conn)
+		case <-time.After(5 * time.Second):
+			return nil, nil
+		}
+	})
+
+	k.Restart(t)
+	if k.TLSPort != tlsPort {
+		t.Fatalf("TLS port %d after restart, was %d", k.TLSPort, tlsPort)
+	}
+	c = newKamRegClient(t, k, "tls", "agent")
+	res, _, _ = c.login(60, "secret")
+	wantStatus(t, k, "REGISTER over TLS after restart", res, 200)
+	if cs := k.WaitContacts(t, "agent", 1, time.Second); cs[0].Transport != "tls" || cs[0].URI != c.contact {
+		t.Errorf("contact after restart %+v", cs[0])
+	}
+}
+
+// kamRouteBack sends OPTIONS for user to kamailio over UDP, as a caller
+// would, and checks that kamailio relays it, with top Via wantVia
+// ("TLS 127.0.0.1:5061"), on the stream conn returns (nil if there is
+// none), and relays its 200 back.
+func kamRouteBack(t *testing.T, k *kamailio, user, wantVia string, conn func() (net.Conn, *bufio.Reader)) {
+	t.Helper()
+	u, err := net.DialUDP("udp", nil, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: k.Port})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = u.Close() }()
+	callID := fmt.Sprintf("kamback-%d@127.0.0.1", time.Now().UnixNano())
+	_, err = fmt.Fprintf(u, "OPTIONS sip:%[1]s@%[2]s SIP/2.0\r\n"+
+		"Via: SIP/2.0/UDP %[3]s;branch=z9hG4bK-%[4]s;rport\r\n"+
+		"Max-Forwards: 70\r\n"+
+		"From: <sip:harness@127.0.0.1>;tag=kamback\r\n"+
+		"To: <sip:%[1]s@%[2]s>\r\n"+
+		"Call-ID: %[4]s\r\n"+
+		"CSeq: 1 OPTIONS\r\n"+
+		"Content-Length: 0\r\n\r\n", user, k.opts.Realm, u.LocalAddr(), callID)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	sc, rd := conn()
+	if sc == nil {
+		t.Fatal("kamailio did not connect to the contact")
+	}
+	_ = sc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	raw, err := readStreamMessage(rd)
+	if err != nil {
+		t.Fatalf("no OPTIONS relayed to the contact: %v", err)
+	}
+	msg, err := siplib.ParseMessage(raw)
+	if err != nil {
+		t.Fatalf("bad request %v:\n%s", err, raw)
+	}
+	req, ok := msg.(*siplib.Request)
+	if !ok || req.Method != siplib.OPTIONS || req.CallID().Value() != callID {
+		t.Fatalf("relayed to the contact:\n%s", raw)
+	}
+	if v := req.Via(); v == nil || v.Transport+" "+v.SentBy() != wantVia {
+		t.Errorf("relayed with Via %v, want %s", v, wantVia)
+	}
+	var b strings.Builder
+	b.WriteString("SIP/2.0 200 OK\r\n")
+	for _, h := range req.GetHeaders("Via") {
+		fmt.Fprintf(&b, "%s\r\n", h)
+	}
+	fmt.Fprintf(&b, "%s\r\n%s;tag=kamback\r\n%s\r\n%s\r\nContent-Length: 0\r\n\r\n", req.From(), req.To(), req.CallID(), req.CSeq())
+	if _, err := sc.Write([]byte(b.String())); err != nil {
+		t.Fatal(err)
+	}
+
+	buf := make([]byte, 65536)
+	_ = u.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for {
+		n, err := u.Read(buf)
+		if err != nil {
+			t.Fatalf("no 200 relayed back: %v", err)
+		}
+		if strings.HasPrefix(string(buf[:n]), "SIP/2.0 1") {
+			continue // 100 Trying
+		}
+		if !strings.HasPrefix(string(buf[:n]), "SIP/2.0 200 ") {
+			t.Fatalf("relayed back:\n%s", buf[:n])
+		}
+		return
+	}
 }
 
 // kamUAS answers one INVITE and its BYE, copying Record-Route so that
