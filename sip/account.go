@@ -29,10 +29,10 @@ type Account struct {
 	Username     string
 	AuthUsername string
 	Password     string
-	Transport    string        // udp or tcp
+	Transport    string        // udp, tcp or tls
 	Expires      time.Duration // asked for; the registrar decides (default 600s)
 	// KeepAlive is the interval of NAT keepalives towards the registrar:
-	// CRLF datagrams on UDP, CRLFCRLF on TCP (RFC 5626 s.3.5.1). Default
+	// CRLF datagrams on UDP, CRLFCRLF on TCP and TLS (RFC 5626 s.3.5.1). Default
 	// 25s; negative disables them.
 	KeepAlive time.Duration
 	// Agent takes the calls that arrive for this account.
@@ -169,9 +169,9 @@ func (s *Server) addAccounts(accts []Account, timing RetryTiming) error {
 		switch a.Transport {
 		case "":
 			a.Transport = "udp"
-		case "udp", "tcp":
+		case "udp", "tcp", "tls":
 		default:
-			return fmt.Errorf("sip: account %s: transport %q is not supported (udp, tcp)", a.Name, a.Transport)
+			return fmt.Errorf("sip: account %s: transport %q is not supported (udp, tcp, tls)", a.Name, a.Transport)
 		}
 		if a.Expires == 0 {
 			a.Expires = 600 * time.Second

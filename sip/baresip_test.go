@@ -55,6 +55,9 @@ type phoneConfig struct {
 	Calls  int
 	Codecs string  // the account's audio_codecs; default "PCMU,PCMA"
 	Mic    []int16 // the microphone, 8 kHz; the call ends where it ends
+	// CAFile, when set, is the authority baresip trusts for TLS
+	// (sip_cafile), in place of the system's.
+	CAFile string
 }
 
 // phone is one running baresip process. Its output is kept line by line
@@ -129,6 +132,9 @@ module	sndfile.so
 module_app	account.so
 module_app	menu.so
 `, rtp, rtp+2*max(pc.Calls, 1)-1, micPath, snd, baresipModules)
+	if pc.CAFile != "" {
+		config += "sip_cafile\t" + pc.CAFile + "\n"
+	}
 	files := map[string]string{
 		"config":   config,
 		"accounts": "<" + pc.AOR + ">;" + pc.Account + ";audio_codecs=" + pc.Codecs + "\n",

@@ -76,6 +76,7 @@ func (s *Server) Dial(ctx context.Context, user string, ag agent.Agent) (string,
 type outbound struct {
 	target      sip.Uri        // Request-URI
 	dest        netip.AddrPort // where the INVITE goes
+	destHost    string         // the name dest was resolved from, for TLS; "" when dest is a flow to reuse
 	transport   string
 	toUser      string // To: sip:toUser@host (the target's host, or ours for a registered user)
 	toHost      string // "" means our own address
@@ -93,7 +94,7 @@ type outbound struct {
 // DialRequest is a call to any SIP URI, as a bridge transfer places it.
 type DialRequest struct {
 	URI       sip.Uri // the target; its host is resolved with A/AAAA records
-	Transport string  // udp or tcp; default udp
+	Transport string  // udp, tcp or tls; default udp
 	// Headers go into the INVITE (a TwiML <Sip> URI's ?X-... headers).
 	Headers []agent.Header
 	// Username and Password answer the target's 401 or 407.
@@ -139,7 +140,7 @@ func (s *Server) DialURI(ctx context.Context, req DialRequest, ag agent.Agent) (
 	}
 	port := req.URI.Port
 	if port == 0 {
-		port = 5060
+		port = defaultPort(transport)
 	}
 	from := req.CallerID
 	if from == "" {
@@ -148,6 +149,7 @@ func (s *Server) DialURI(ctx context.Context, req DialRequest, ag agent.Agent) (
 	o := outbound{
 		target:      req.URI,
 		dest:        netip.AddrPortFrom(ip, uint16(port)),
+		destHost:    req.URI.Host,
 		transport:   transport,
 		toUser:      req.URI.User,
 		toHost:      req.URI.Host,
@@ -218,7 +220,7 @@ func (s *Server) placeCall(ctx context.Context, o outbound, ag agent.Agent) (*Ca
 
 	contact := s.contact(ep)
 	req := s.newRequest(sip.INVITE, o.target, ep)
-	req.SetDestination(o.dest.String())
+	req.SetDestination(tlsDestination(o.transport, o.destHost, o.dest))
 	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: o.fromUser, Host: contact.Address.Host}, Params: sip.NewParams()}
 	from.Params.Add("tag", newTag())
 	req.AppendHeader(from)

@@ -1,5 +1,5 @@
-// Package sip is sipagent's signalling layer: it serves SIP over UDP and
-// TCP on sipgo, answers INVITEs with an SDP answer negotiated by sip/sdp,
+// Package sip is sipagent's signalling layer: it serves SIP over UDP, TCP
+// and TLS on sipgo, answers INVITEs with an SDP answer negotiated by sip/sdp,
 // runs each call's audio through a media.Session, and hands the answered
 // call to an agent.Agent through the agent.Call interface. Agents never
 // see SIP messages.

@@ -271,7 +271,7 @@ func callInfo(req *sip.Request) agent.Info {
 		Direction:  "inbound",
 		CallID:     callID(req),
 		RequestURI: req.Recipient.String(),
-		Transport:  req.Transport(),
+		Transport:  strings.ToLower(req.Transport()),
 	}
 	if f := req.From(); f != nil {
 		info.From = f.Address.String()

@@ -35,6 +35,7 @@ type registration struct {
 	expires     time.Duration   // asked for; raised by 423
 	contact     sip.Uri         // the Contact we register
 	dest        netip.AddrPort  // where REGISTERs go
+	destHost    string          // the name dest was resolved from; TLS checks the certificate against it
 	local       endpoint        // our side of the path to dest
 	natContact  *netip.AddrPort // what the registrar saw, when it differs
 	registrarIP netip.Addr      // the registrar's source address, trusted

@@ -35,13 +35,23 @@ func (r *registration) attempt(ctx context.Context, unregister bool) (time.Durat
 		}
 		res, err := r.send(ctx, req)
 		if err != nil {
+			if cerr, ok := certError(err); ok {
+				return 0, transient("TLS: the certificate of %s is not trusted: %v", r.destHost, cerr)
+			}
 			return 0, transient("no answer from %s: %v", r.dest, err)
 		}
 		code := res.StatusCode
 		switch {
 		case code >= 200 && code < 300:
 			r.mu.Lock()
-			r.registrarIP = sourceOf(res).Addr()
+			src := sourceOf(res)
+			r.registrarIP = src.Addr()
+			if r.acct.Transport != "udp" && src.IsValid() {
+				// The connection's far end: keepalives and the watch
+				// for a lost connection look it up by this address, and
+				// over TLS sipgo resolved the name itself.
+				r.dest = src
+			}
 			r.mu.Unlock()
 			if unregister {
 				return 0, nil
@@ -115,7 +125,7 @@ func (r *registration) resolve(ctx context.Context) error {
 	}
 	port := target.Port
 	if port == 0 {
-		port = 5060
+		port = defaultPort(r.acct.Transport)
 	}
 	dest := netip.AddrPortFrom(ip, uint16(port))
 	l := r.srv.Addr(r.acct.Transport)
@@ -130,7 +140,7 @@ func (r *registration) resolve(ctx context.Context) error {
 
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.dest, r.local = dest, ep
+	r.dest, r.local, r.destHost = dest, ep, target.Host
 	host, port2 := r.srv.contact(ep).Address.Host, ep.port
 	if r.natContact != nil {
 		host, port2 = r.natContact.Addr().String(), int(r.natContact.Port())
@@ -158,6 +168,9 @@ func (r *registration) newRequest(unregister bool, remove *sip.Uri) (*sip.Reques
 		// RFC 3261 s.8.1.2: an outbound proxy is a loose-routing Route.
 		route := *r.acct.Proxy
 		route.UriParams = sip.NewParams()
+		if r.acct.Transport != "udp" {
+			route.UriParams.Add("transport", r.acct.Transport)
+		}
 		route.UriParams.Add("lr", "")
 		req.AppendHeader(&sip.RouteHeader{Address: route})
 	}
@@ -194,7 +207,7 @@ func (r *registration) newRequest(unregister bool, remove *sip.Uri) (*sip.Reques
 		sentAuth = true
 	}
 	req.SetBody(nil)
-	req.SetDestination(r.dest.String())
+	req.SetDestination(tlsDestination(r.acct.Transport, r.destHost, r.dest))
 	return req, sentAuth, nil
 }
 

@@ -1,7 +1,6 @@
 package sip_test
 
 import (
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -16,15 +15,17 @@ import (
 // operator would: the registrar holds our contact, refreshes happen, a
 // call to the AOR reaches the account's agent, and shutdown unregisters.
 
-// regServer starts a server with one account registered to k. The
+// regServer starts a server with one account registered to k (through
+// its UDP or TCP port unless acct.Proxy says otherwise). The
 // loopback peer is removed, so that calls from kamailio are admitted
 // only as the account's registrar.
 func regServer(t *testing.T, k *kamailio, acct sip.Account, opts ...serverOpt) *sip.Server {
 	t.Helper()
-	host, port := "127.0.0.1", k.Port
 	acct.Registrar = mustURI(t, "sip:sipagent.test")
-	proxy := mustURI(t, "sip:"+host+":"+strconv.Itoa(port))
-	acct.Proxy = &proxy
+	if acct.Proxy == nil {
+		proxy := mustURI(t, "sip:"+k.Addr())
+		acct.Proxy = &proxy
+	}
 	if acct.Name == "" {
 		acct.Name = "kam"
 	}

@@ -2,6 +2,7 @@ package sip
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,7 +19,7 @@ import (
 
 // Listener is one socket to serve SIP on.
 type Listener struct {
-	Transport string // "udp" or "tcp"
+	Transport string // "udp", "tcp" or "tls" (needs Config.TLS with a certificate)
 	Addr      string // host:port; port 0 asks the OS for one
 }
 
@@ -29,6 +30,13 @@ type Config struct {
 	// the local address a call arrived on (sipagent behind NAT).
 	ExternalHost string
 	UserAgent    string // default "sipagent"
+	// TLS serves tls listeners (its certificate) and secures the TLS
+	// connections sipagent opens: to registrars and transfer targets,
+	// verified against RootCAs (nil: the system's roots) and the name
+	// dialled, and offering the certificate when a peer asks for one.
+	// Nil: tls listeners are refused; outgoing TLS uses the system's
+	// roots.
+	TLS *tls.Config
 	// RingTime, when set, sends 180 Ringing and answers after this long.
 	RingTime    time.Duration
 	Codecs      []media.Codec // answer preference; default PCMU, PCMA
@@ -150,7 +158,7 @@ func NewServer(cfg Config) (*Server, error) {
 	// that demotes and counts what a remote peer can trigger at will.
 	logState := newSipgoLogState()
 	sipgoLog := slog.New(newSipgoHandler(cfg.Logger.Handler(), logState)).With("component", "sipgo")
-	ua, err := sipgo.NewUA(
+	uaOpts := []sipgo.UserAgentOption{
 		sipgo.WithUserAgent(cfg.UserAgent),
 		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(sipgoLog)),
 		sipgo.WithUserAgentTransactionLayerOptions(
@@ -161,7 +169,11 @@ func NewServer(cfg Config) (*Server, error) {
 				sipgoLog.Debug("response matches no transaction", "response", r.Short(), "source", r.Source())
 			}),
 		),
-	)
+	}
+	if cfg.TLS != nil {
+		uaOpts = append(uaOpts, sipgo.WithUserAgenTLSConfig(clientTLS(cfg.TLS)))
+	}
+	ua, err := sipgo.NewUA(uaOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("sip: %w", err)
 	}
@@ -255,6 +267,17 @@ func (s *Server) listen(l Listener) error {
 		}
 		s.addListener("tcp", ln.Addr(), ln)
 		s.serveWG.Go(func() { _ = s.srv.ServeTCP(ln) })
+	case "tls":
+		if !hasCertificate(s.cfg.TLS) {
+			return fmt.Errorf("sip: listen tls %s: no certificate (Config.TLS)", l.Addr)
+		}
+		ln, err := net.Listen("tcp", l.Addr)
+		if err != nil {
+			return fmt.Errorf("sip: listen tls %s: %w", l.Addr, err)
+		}
+		s.addListener("tls", ln.Addr(), ln)
+		tln := tlsListener{Listener: ln, conf: serverTLS(s.cfg.TLS)}
+		s.serveWG.Go(func() { _ = s.srv.ServeTLS(tln) })
 	default:
 		return fmt.Errorf("sip: transport %q is not supported", l.Transport)
 	}
