@@ -18,6 +18,16 @@ import (
 // not dialling.
 var errSecure = errors.New("transfer: secure (SRTP) targets are not supported")
 
+// checkTLS refuses sips: targets. sip:...;transport=tls is dialled over
+// TLS; a sips: URI asks for TLS on every hop to the target and a sips:
+// Contact back (RFC 5630 s.4), which sipagent does not offer.
+func checkTLS(t Target) error {
+	if t.URI.Scheme == "sips" {
+		return fmt.Errorf("transfer: %s: sips: targets are not supported; use sip:...;transport=tls", t.String())
+	}
+	return nil
+}
+
 // bridge places a call to t and relays its media to and from c, as TwiML
 // <Dial><Sip> does, until either side hangs up, t's time limit passes, or
 // (hangupOnStar) the caller presses *.
@@ -31,8 +41,8 @@ func (s *Service) bridge(ctx context.Context, c *sip.Call, t Target) (agent.Tran
 	if t.Secure {
 		return agent.TransferResult{Status: "failed"}, errSecure
 	}
-	if t.Transport == TransportTLS {
-		return agent.TransferResult{Status: "failed"}, fmt.Errorf("transfer: %s: tls targets are not supported yet", t.String())
+	if err := checkTLS(t); err != nil {
+		return agent.TransferResult{Status: "failed"}, err
 	}
 	if !t.AnswerOnBridge {
 		if err := c.Answer(ctx); err != nil {

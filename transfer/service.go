@@ -146,8 +146,11 @@ func (s *Service) ReferTarget(referTo string) (sip.DialRequest, error) {
 		s.log.Warn("REFER refused: target not in transfer.allow", "target", t.String())
 		return sip.DialRequest{}, err
 	}
-	if t.Secure || t.Transport == TransportTLS {
+	if t.Secure {
 		return sip.DialRequest{}, errSecure
+	}
+	if err := checkTLS(t); err != nil {
+		return sip.DialRequest{}, err
 	}
 	return dialRequest(t), nil
 }

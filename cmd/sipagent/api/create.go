@@ -82,8 +82,8 @@ func (a *API) createParams(form url.Values) (createParams, *Error) {
 		if err != nil {
 			return p, badRequest(codeBadTo, "To: %v", err)
 		}
-		if t.Secure || t.Transport == transfer.TransportTLS {
-			return p, badRequest(codeBadTo, "To %s: TLS and SRTP targets (sips:, transport=tls, secure=true) are not supported", t)
+		if t.Secure || t.URI.Scheme == "sips" {
+			return p, badRequest(codeBadTo, "To %s: sips: and SRTP (secure=true) targets are not supported; use sip:...;transport=tls for TLS signalling", t)
 		}
 		p.target, p.to = t, t.String()
 	default:
