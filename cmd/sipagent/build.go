@@ -62,8 +62,13 @@ func build(cfg *config.Config, log *slog.Logger) (*sip.Server, *agentEnv, error)
 	for _, l := range cfg.Listeners() {
 		listeners = append(listeners, sip.Listener{Transport: l.Transport, Addr: l.Addr})
 	}
+	tlsConf, err := cfg.TLSConfig()
+	if err != nil {
+		return nil, nil, fmt.Errorf("config: %w", err)
+	}
 	srv, err := sip.NewServer(sip.Config{
 		Listeners:    listeners,
+		TLS:          tlsConf,
 		ExternalHost: cfg.SIP.ExternalHost,
 		UserAgent:    userAgent(cfg.SIP.UserAgent),
 		RingTime:     cfg.SIP.RingTime.D(),

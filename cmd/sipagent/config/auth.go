@@ -190,11 +190,9 @@ func (c *Config) validateAccount(i int, names map[string]bool) error {
 		return &Error{Key: key + ".password", Msg: "missing (give password, ${ENV} or password_file)"}
 	}
 	switch a.Transport {
-	case "udp", "tcp":
-	case "tls":
-		return &Error{Key: key + ".transport", Msg: "tls is not supported yet (udp, tcp)"}
+	case "udp", "tcp", "tls":
 	default:
-		return &Error{Key: key + ".transport", Msg: fmt.Sprintf("%q is not one of udp, tcp", a.Transport)}
+		return &Error{Key: key + ".transport", Msg: fmt.Sprintf("%q is not one of udp, tcp, tls", a.Transport)}
 	}
 	if !c.listensOn(a.Transport) {
 		return &Error{Key: key + ".transport", Msg: fmt.Sprintf("%s needs a %s listener in sip.listen", a.Transport, a.Transport)}

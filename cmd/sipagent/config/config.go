@@ -154,7 +154,7 @@ type Deepgram struct {
 // SIP configures signalling.
 type SIP struct {
 	// Listen lists the sockets to serve, as transport://host:port URLs;
-	// transports are udp and tcp.
+	// transports are udp, tcp and tls.
 	Listen []string `yaml:"listen"`
 	// ExternalHost is the address advertised in Contact and SDP when
 	// sipagent sits behind NAT. Empty: the address a call arrived on.
@@ -164,6 +164,9 @@ type SIP struct {
 	// RingTime, when set, sends 180 Ringing and answers calls after this
 	// long (as a phone that rings before it is picked up).
 	RingTime Duration `yaml:"ring_time"`
+	// TLS is the certificate of tls:// listeners and the authorities
+	// trusted for TLS connections sipagent opens.
+	TLS TLS `yaml:"tls"`
 }
 
 // Media configures RTP.

@@ -15,7 +15,7 @@ import (
 
 // Listener is one parsed sip.listen entry.
 type Listener struct {
-	Transport string // udp or tcp
+	Transport string // udp, tcp or tls
 	Addr      string // host:port; port 0 asks the OS for one
 }
 
@@ -88,6 +88,9 @@ func (c *Config) Validate() error {
 		if _, err := parseListen(l); err != nil {
 			return &Error{Key: fmt.Sprintf("sip.listen[%d]", i), Msg: err.Error()}
 		}
+	}
+	if err := c.validateTLS(); err != nil {
+		return err
 	}
 	if c.SIP.RingTime.D() > time.Minute {
 		return &Error{Key: "sip.ring_time", Msg: "must be 1m or less"}
@@ -207,9 +210,9 @@ func parseListen(s string) (Listener, error) {
 		return Listener{}, fmt.Errorf("%q is not transport://host:port, e.g. udp://0.0.0.0:5060", s)
 	}
 	switch u.Scheme {
-	case "udp", "tcp":
+	case "udp", "tcp", "tls":
 	default:
-		return Listener{}, fmt.Errorf("transport %q is not supported (udp, tcp)", u.Scheme)
+		return Listener{}, fmt.Errorf("transport %q is not supported (udp, tcp, tls)", u.Scheme)
 	}
 	host, port, err := net.SplitHostPort(u.Host)
 	if err != nil {
