@@ -1,0 +1,162 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// writeSelfSigned writes a self-signed certificate for 127.0.0.1 named
+// cn, and its key, over certFile and keyFile.
+func writeSelfSigned(t *testing.T, certFile, keyFile, cn string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(time.Now().UnixNano()),
+		Subject:      pkix.Name{CommonName: cn},
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Written aside and renamed, as a certificate manager renews.
+	for file, block := range map[string]*pem.Block{certFile: {Type: "CERTIFICATE", Bytes: der}, keyFile: {Type: "PRIVATE KEY", Bytes: kb}} {
+		tmp := file + ".new"
+		if err := os.WriteFile(tmp, pem.EncodeToMemory(block), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, file); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// optionsTLS sends OPTIONS over a new TLS connection to addr and returns
+// the answer and the name in the certificate the server showed.
+func optionsTLS(t *testing.T, addr string) (answer, served string) {
+	t.Helper()
+	c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", addr,
+		&tls.Config{InsecureSkipVerify: true}) // #nosec G402 -- the test reads the certificate itself
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c.Close() }()
+	served = c.ConnectionState().PeerCertificates[0].Subject.CommonName
+	local := c.LocalAddr().String()
+	req := "OPTIONS sip:" + addr + ";transport=tls SIP/2.0\r\n" +
+		"Via: SIP/2.0/TLS " + local + ";branch=z9hG4bK-tls1;rport\r\n" +
+		"From: <sip:test@" + local + ">;tag=t1\r\n" +
+		"To: <sip:" + addr + ">\r\n" +
+		"Call-ID: options-tls@" + local + "\r\n" +
+		"CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+	if _, err := c.Write([]byte(req)); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	status, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		t.Fatalf("no answer to OPTIONS over TLS: %v", err)
+	}
+	return status, served
+}
+
+// The binary serves SIP over TLS with the certificate in sip.tls, and
+// serves a renewed certificate to new connections without a restart.
+func TestServeTLS(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	writeSelfSigned(t, certFile, keyFile, "first")
+	port := freeTCPPort(t)
+	cfg := fmt.Sprintf(`
+sip:
+  listen: ["udp://127.0.0.1:0", "tls://127.0.0.1:%d"]
+  tls: {cert_file: %s, key_file: %s}
+media: {rtp_ports: "25000-25999"}
+agents: {demo: {kind: echo}}
+routes: [{agent: demo}]
+peers: [{name: l, addresses: [127.0.0.1]}]
+`, port, certFile, keyFile)
+	path := filepath.Join(dir, "c.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binPath, "--config", path)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	started := make(chan struct{})
+	var logs strings.Builder
+	readDone := make(chan struct{})
+	go func() {
+		defer close(readDone)
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), "sipagent started") {
+				close(started)
+			}
+			logs.WriteString(sc.Text() + "\n")
+		}
+	}()
+	select {
+	case <-started:
+	case <-ctx.Done():
+		t.Fatal("sipagent did not start")
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	if status, served := optionsTLS(t, addr); !strings.HasPrefix(status, "SIP/2.0 200") || served != "first" {
+		t.Errorf("OPTIONS over TLS: %q from a certificate named %q", status, served)
+	}
+
+	// A later modification time than the first pair's, on any file system.
+	writeSelfSigned(t, certFile, keyFile, "renewed")
+	later := time.Now().Add(time.Minute)
+	for _, f := range []string{certFile, keyFile} {
+		if err := os.Chtimes(f, later, later); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if status, served := optionsTLS(t, addr); !strings.HasPrefix(status, "SIP/2.0 200") || served != "renewed" {
+		t.Errorf("after renewal: %q from a certificate named %q", status, served)
+	}
+
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	<-readDone
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit after SIGTERM: %v\n%s", err, logs.String())
+	}
+}
