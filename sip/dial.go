@@ -53,23 +53,34 @@ func (e *DialError) Unwrap() error { return e.Err }
 // softphone behind NAT can be reached only through the binding its
 // REGISTER opened.
 func (s *Server) Dial(ctx context.Context, user string, ag agent.Agent) (string, error) {
+	return s.DialURI(ctx, DialRequest{User: user, Direction: "outbound-api"}, ag)
+}
+
+// Registered reports whether user has a contact registered with
+// sipagent's registrar, so that Dial would find her.
+func (s *Server) Registered(user string) bool {
+	_, err := s.registeredTarget(user)
+	return err == nil
+}
+
+// registeredTarget is the call to a user registered to sipagent, at the
+// contact she registered most recently.
+func (s *Server) registeredTarget(user string) (outbound, error) {
 	if s.registrar == nil {
-		return "", ErrNotRegistered
+		return outbound{}, ErrNotRegistered
 	}
 	bs := s.registrar.lookup(user)
 	if len(bs) == 0 || !bs[0].Source.IsValid() {
-		return "", ErrNotRegistered
+		return outbound{}, ErrNotRegistered
 	}
 	b := bs[0]
-	return s.dial(ctx, outbound{
+	return outbound{
 		target:    b.Contact,
 		dest:      b.Source,
 		transport: b.Transport,
 		toUser:    b.User,
-		fromUser:  "sipagent",
 		caller:    agent.Caller{Kind: agent.CallerUser, Name: b.User},
-		direction: "outbound-api",
-	}, ag)
+	}, nil
 }
 
 // outbound is a call sipagent places.
@@ -95,6 +106,10 @@ type outbound struct {
 type DialRequest struct {
 	URI       sip.Uri // the target; its host is resolved with A/AAAA records
 	Transport string  // udp, tcp or tls; default udp
+	// User, when set, is a user registered to sipagent's registrar, called
+	// as Dial calls her (URI and Transport are then not used); a user
+	// with no contact is ErrNotRegistered.
+	User string
 	// Headers go into the INVITE (a TwiML <Sip> URI's ?X-... headers).
 	Headers []agent.Header
 	// Username and Password answer the target's 401 or 407.
@@ -127,9 +142,18 @@ type Progress struct {
 	Media *media.Session
 }
 
-// DialURI calls req.URI and runs ag on the call once it is answered, like
-// Dial. Failures that are the target's answer are *DialError.
+// DialURI calls req.URI, or the registered req.User, and runs ag on the
+// call once it is answered, like Dial. Failures that are the target's
+// answer are *DialError.
 func (s *Server) DialURI(ctx context.Context, req DialRequest, ag agent.Agent) (string, error) {
+	if req.User != "" {
+		o, err := s.registeredTarget(req.User)
+		if err != nil {
+			return "", err
+		}
+		o.applyRequest(req)
+		return s.dial(ctx, o, ag)
+	}
 	transport := req.Transport
 	if transport == "" {
 		transport = "udp"
@@ -142,29 +166,33 @@ func (s *Server) DialURI(ctx context.Context, req DialRequest, ag agent.Agent) (
 	if port == 0 {
 		port = defaultPort(transport)
 	}
-	from := req.CallerID
-	if from == "" {
-		from = "sipagent"
-	}
 	o := outbound{
-		target:      req.URI,
-		dest:        netip.AddrPortFrom(ip, uint16(port)),
-		destHost:    req.URI.Host,
-		transport:   transport,
-		toUser:      req.URI.User,
-		toHost:      req.URI.Host,
-		fromUser:    from,
-		username:    req.Username,
-		password:    req.Password,
-		ringTimeout: req.Timeout,
-		progress:    req.Progress,
-		direction:   req.Direction,
-		callID:      req.CallID,
+		target:    req.URI,
+		dest:      netip.AddrPortFrom(ip, uint16(port)),
+		destHost:  req.URI.Host,
+		transport: transport,
+		toUser:    req.URI.User,
+		toHost:    req.URI.Host,
 	}
+	o.applyRequest(req)
+	return s.dial(ctx, o, ag)
+}
+
+// applyRequest copies what req says about the call itself, wherever it
+// goes: credentials, ring time, progress, direction, Call-ID, headers.
+func (o *outbound) applyRequest(req DialRequest) {
+	o.fromUser = req.CallerID
+	if o.fromUser == "" {
+		o.fromUser = "sipagent"
+	}
+	o.username, o.password = req.Username, req.Password
+	o.ringTimeout = req.Timeout
+	o.progress = req.Progress
+	o.direction = req.Direction
+	o.callID = req.CallID
 	for _, h := range req.Headers {
 		o.headers = append(o.headers, sip.NewHeader(h.Name, h.Value))
 	}
-	return s.dial(ctx, o, ag)
 }
 
 func (s *Server) dial(ctx context.Context, o outbound, ag agent.Agent) (string, error) {

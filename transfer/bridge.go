@@ -259,6 +259,10 @@ func drainDTMF(ctx context.Context, stop context.CancelFunc, from agent.Call, ha
 
 // dialFailure maps a failed dial onto DialCallStatus words.
 func dialFailure(err error) agent.TransferResult {
+	if errors.Is(err, sip.ErrNotRegistered) {
+		// What a proxy answers for a user with no contact.
+		return agent.TransferResult{Status: "no-answer", SIPCode: 480}
+	}
 	var de *sip.DialError
 	if !errors.As(err, &de) {
 		return agent.TransferResult{Status: "failed"}
@@ -280,6 +284,7 @@ func dialRequest(t Target) sip.DialRequest {
 		headers[i] = agent.Header{Name: h.Name, Value: h.Value}
 	}
 	return sip.DialRequest{
+		User:      t.Client,
 		URI:       t.URI,
 		Transport: t.Transport,
 		Headers:   headers,

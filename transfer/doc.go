@@ -3,22 +3,23 @@
 // REFER (blind transfer, RFC 3515), or place a new call there and bridge
 // the two legs.
 //
-// This part holds what the mechanics build on:
+// The parts:
 //
 //   - Target: a forwarding destination with everything <Dial> and <Sip> can
 //     say (the SIP URI with transport, secure, region and edge, custom
 //     headers, digest credentials, ring timeout, time limit, caller ID,
-//     answerOnBridge, hangupOnStar and the mode). ParseTarget reads the URI
+//     answerOnBridge, hangupOnStar and the mode), or a user registered to
+//     sipagent (client:NAME, <Dial><Client>). ParseTarget reads the URI
 //     as <Sip> gives it; ReferTo renders it for a REFER's Refer-To.
-//   - ParseTwiML: a strict reader of <Response> documents holding <Dial><Sip>
-//     and <Refer><Sip>. Other verbs are reported as *UnsupportedVerbError
-//     for the TwiML agent to handle.
+//   - ParseTwiML: a strict reader of <Response> documents holding <Dial>
+//     and <Refer>. Other verbs are reported as *UnsupportedVerbError for
+//     the TwiML agent to handle.
 //   - Policy: the toll-fraud allow-list (config key transfer.allow). Nothing
-//     is forwarded unless a pattern allows it; an empty list denies all.
-//
-// It is not the REFER or bridge mechanics themselves, and it knows nothing
-// of SIP transactions or dialogs: it does not import sipagent's sip
-// package, only sipgo's URI type.
+//     is forwarded unless a pattern allows it; an empty list denies all
+//     but sipagent's own registered users.
+//   - Service: the sip.Transferrer that carries out agents' requests with
+//     the sip package's REFER (Call.Refer) or a bridge (Server.DialURI and
+//     a media.Relay between the legs), and checks the REFERs callers send.
 //
 // Everything a Target holds may end up in a SIP request (the Request-URI,
 // Refer-To, custom headers, From), and most of it comes from a document an

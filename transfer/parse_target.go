@@ -11,6 +11,8 @@ import (
 //
 //	sip[s]:[user@]host[:port][;param[=value]]...[?name=value[&name=value]...]
 //
+// or a user registered to sipagent as client:NAME.
+//
 // for example sip:jack@example.com;transport=tcp or
 // sip:sales@example.com;region=ie1?X-Ticket=42. The Target has the
 // defaults of <Dial>: 30 s ring timeout, 4 h time limit, and Mode "".
@@ -46,6 +48,13 @@ func ParseTarget(uri string) (Target, error) {
 func parseTarget(s string) (Target, error) {
 	if s == "" {
 		return Target{}, fmt.Errorf("empty")
+	}
+	if len(s) > len(clientScheme) && strings.EqualFold(s[:len(clientScheme)], clientScheme) {
+		t := Target{Client: s[len(clientScheme):], Timeout: DefaultTimeout, TimeLimit: DefaultTimeLimit}
+		if err := checkClientName(t.Client); err != nil {
+			return Target{}, err
+		}
+		return t, nil
 	}
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c <= ' ' || c >= 0x7f {

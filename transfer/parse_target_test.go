@@ -86,6 +86,9 @@ func TestParseTargetErrors(t *testing.T) {
 		{"not a URI", "example.com", "not a sip: or sips: URI"},
 		{"tel", "tel:+15550100", `scheme "tel"`},
 		{"http", "http://example.com", `scheme "http"`},
+		{"client without name", "client:", `scheme "client"`},
+		{"client with space", "client:bob%20x", `character '%'`},
+		{"client with at", "client:bob@example.com", `character '@'`},
 		{"slashes", "sip://example.com", "'//'"},
 		{"space", "sip:jack@example.com ", `character ' '`},
 		{"CRLF raw", "sip:jack@example.com\r\nVia: evil", `character '\r'`},
@@ -186,5 +189,29 @@ func TestParseTargetLimits(t *testing.T) {
 	}
 	if _, err := ParseTarget(uri + "?" + hdrs + "b"); err == nil {
 		t.Error("one over the headers limit was accepted")
+	}
+}
+
+// client:NAME is a user registered to sipagent: no URI, the defaults of
+// <Dial>, and the allow-list lets it through without a pattern.
+func TestParseTargetClient(t *testing.T) {
+	tg, err := ParseTarget("Client:alice.b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Target{Client: "alice.b", Timeout: DefaultTimeout, TimeLimit: DefaultTimeLimit}
+	if !reflect.DeepEqual(tg, want) || tg.String() != "client:alice.b" {
+		t.Errorf("ParseTarget = %+v (%s), want %+v", tg, tg, want)
+	}
+	if err := (*Policy)(nil).Allow(tg); err != nil {
+		t.Errorf("an empty allow-list refuses a registered user: %v", err)
+	}
+	withURI := tg
+	withURI.URI.Host = "evil.example"
+	if err := withURI.Validate(); err == nil {
+		t.Error("a client target with a host validates")
+	}
+	if req := dialRequest(tg); req.User != "alice.b" || req.URI.Host != "" {
+		t.Errorf("dial request %+v", req)
 	}
 }

@@ -7,6 +7,10 @@ import "fmt"
 // flow or a caller's REFER asks for, a call goes nowhere a pattern does
 // not allow. A nil or empty Policy denies everything.
 //
+// Users registered to sipagent (client:NAME targets) are always allowed:
+// a call to one goes to a phone of this server's own users, listed in
+// its configuration, and nowhere else.
+//
 // Only the destination is compared: scheme, user, host and port.
 // Parameters and headers never count, since whoever wrote the target
 // controls them (sip:sales@evil.com;host=example.com is evil.com), and
@@ -62,6 +66,11 @@ func NewPolicy(patterns []string) (*Policy, error) {
 func (p *Policy) Allow(t Target) error {
 	if err := t.validateURI(); err != nil {
 		return &DeniedError{Target: t.String(), Reason: err}
+	}
+	if t.Client != "" {
+		// sipagent's own registered users: calls to them stay on this
+		// server, so they are no way out to a paid destination.
+		return nil
 	}
 	if p != nil {
 		for _, pat := range p.patterns {

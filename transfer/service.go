@@ -78,6 +78,14 @@ func (s *Service) Transfer(ctx context.Context, c *sip.Call, req agent.TransferR
 	if mode == "" {
 		mode = s.defaultMode
 	}
+	if t.Client != "" {
+		// The caller cannot reach a phone registered here: only
+		// sipagent can, through the flow its REGISTER opened.
+		if mode == ModeRefer {
+			return agent.TransferResult{Status: "failed"}, fmt.Errorf("transfer: %s: a registered user is reached by bridging, not by REFER", t.String())
+		}
+		mode = ModeBridge
+	}
 	if mode == ModeBridge {
 		return s.bridge(ctx, c, t)
 	}
@@ -141,6 +149,9 @@ func (s *Service) ReferTarget(referTo string) (sip.DialRequest, error) {
 	t, err := ParseTarget(v)
 	if err != nil {
 		return sip.DialRequest{}, err
+	}
+	if t.Client != "" {
+		return sip.DialRequest{}, fmt.Errorf("transfer: Refer-To %s: not a SIP URI", t.String())
 	}
 	if err := s.policy.Allow(t); err != nil {
 		s.log.Warn("REFER refused: target not in transfer.allow", "target", t.String())

@@ -46,6 +46,10 @@ const (
 	maxCredential = 256
 )
 
+// clientScheme prefixes a registered user's name in a target, as in the
+// live-call API's To=client:NAME.
+const clientScheme = "client:"
+
 // Transports a target may ask for with ;transport=.
 const (
 	TransportUDP = "udp"
@@ -57,6 +61,11 @@ const (
 // can say. ParseTarget fills one from a URI with the defaults below;
 // a Target built in code should pass Validate before use.
 type Target struct {
+	// Client, when set, is a user registered to sipagent's own registrar
+	// (client:NAME, TwiML <Dial><Client>): the call goes to the contact
+	// she registered, and URI, Transport and the URI's hints are empty.
+	// A client is reached by bridging only.
+	Client string
 	// URI is the target's SIP or SIPS URI: scheme, user (in canonical
 	// form, see ParseTarget), host and port, and the URI parameters other
 	// than transport, secure, region and edge, which have fields below.
@@ -124,6 +133,9 @@ func (t Target) defaultPort() int {
 // parameters, including transport, secure, region and edge, but never
 // the password or the headers (whose values may be private).
 func (t Target) String() string {
+	if t.Client != "" {
+		return clientScheme + t.Client
+	}
 	var b strings.Builder
 	t.writeURI(&b)
 	if t.Secure {

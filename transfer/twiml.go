@@ -47,9 +47,10 @@ var otherVerbs = []string{
 // Parsing is strict. Malformed XML, unknown elements and attributes,
 // attributes sipagent does not support (recording, status callbacks,
 // screening URLs) and bad values are *TwiMLError naming the element,
-// attribute, value and line. A <Dial> must hold exactly one <Sip>; a
-// number, <Client>, <Conference> and the like are not supported. The
-// <Sip> text is read by ParseTarget.
+// attribute, value and line. A <Dial> must hold exactly one <Sip> or
+// <Client> (a user registered to sipagent, by name); a number,
+// <Conference> and the like are not supported. The <Sip> text is read by
+// ParseTarget.
 //
 // Other verbs (<Say>, <Gather>, <Hangup>...) are TwiML this parser does
 // not run: if the document is otherwise sound, ParseTwiML returns an

@@ -151,10 +151,16 @@ func TestParseTwiMLErrors(t *testing.T) {
 		{name: "dial number", doc: dial("", "+15550100"), element: "Dial", want: "a number or name as text is not supported"},
 		{name: "dial text and sip", doc: dial("", sipOK+" x"), element: "Dial", want: "as text is not supported"},
 		{name: "dial Number", doc: dial("", "<Number>+15550100</Number>"), element: "Number", want: "not supported in <Dial>"},
-		{name: "dial Client", doc: dial("", "<Client>bob</Client>"), element: "Client", want: "not supported in <Dial>"},
+		{name: "dial Number", doc: dial("", "<Number>+15550100</Number>"), element: "Number", want: "not supported in <Dial>"},
+		{name: "client with identity", doc: dial("", "<Client><Identity>bob</Identity></Client>"), element: "Identity", want: "not supported inside <Client>"},
+		{name: "client bad name", doc: dial("", "<Client>bob smith</Client>"), element: "Client", want: "not allowed"},
+		{name: "client empty", doc: dial("", "<Client> </Client>"), element: "Client", want: "no name"},
+		{name: "client url", doc: dial("", `<Client url="https://x.example/">bob</Client>`), element: "Client", attribute: "url", want: "not supported"},
+		{name: "client and sip", doc: dial("", "<Client>bob</Client>"+sipOK), element: "Dial", want: "more than one target"},
+		{name: "refer client", doc: "<Response><Refer><Client>bob</Client></Refer></Response>", element: "Client", want: "not supported in <Refer>"},
 		{name: "dial unknown child", doc: dial("", "<Phone>1</Phone>"), element: "Phone", want: "unknown element in <Dial>"},
 		{name: "dial empty", doc: dial("", ""), element: "Dial", want: "no <Sip>"},
-		{name: "two sip", doc: dial("", sipOK+sipOK), element: "Dial", want: "more than one <Sip>"},
+		{name: "two sip", doc: dial("", sipOK+sipOK), element: "Dial", want: "more than one target"},
 		{name: "unknown attribute", doc: dial(` foo="1"`, sipOK), element: "Dial", attribute: "foo", want: "unknown attribute"},
 		{name: "namespaced attribute", doc: dial(` x:timeout="1" xmlns:x="urn:x"`, sipOK), element: "Dial", attribute: "urn:x:timeout", want: "unknown attribute"},
 		{name: "duplicate attribute", doc: dial(` timeout="5" timeout="6"`, sipOK), element: "Dial", attribute: "timeout", want: "given twice"},
@@ -236,5 +242,24 @@ func TestParseTwiMLTargetError(t *testing.T) {
 	var te *TargetError
 	if !errors.As(err, &te) || !strings.Contains(te.Reason, "maddr") {
 		t.Errorf("error %v: want a wrapped *TargetError about maddr", err)
+	}
+}
+
+// <Dial><Client> names a user registered to sipagent: a bridge to her,
+// with the <Dial> attributes.
+func TestParseTwiMLClient(t *testing.T) {
+	ins, err := ParseTwiML([]byte(`<Response><Dial timeout="15" callerId="+15550100"><Client> alice </Client></Dial></Response>`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg := ins[0].Target
+	if tg.Client != "alice" || tg.String() != "client:alice" || tg.Mode != ModeBridge || tg.Timeout != 15*time.Second || tg.CallerID != "+15550100" {
+		t.Errorf("target %+v", tg)
+	}
+	if err := tg.Validate(); err != nil {
+		t.Errorf("Validate: %v", err)
+	}
+	if req := ins[0].Request(); req.Target != "client:alice" {
+		t.Errorf("request target %q", req.Target)
 	}
 }

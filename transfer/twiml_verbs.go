@@ -9,9 +9,9 @@ import (
 	"time"
 )
 
-// dialNouns are the nouns <Dial> has besides <Sip>: correct TwiML, but
-// sipagent forwards to SIP URIs only.
-var dialNouns = []string{"Application", "Client", "Conference", "Number", "Queue", "Sim", "WhatsApp"}
+// dialNouns are the nouns <Dial> has besides <Sip> and <Client>: correct
+// TwiML, but sipagent forwards to SIP URIs and its registered users only.
+var dialNouns = []string{"Application", "Conference", "Number", "Queue", "Sim", "WhatsApp"}
 
 // Attributes TwiML has that sipagent does not support: each would ask
 // for something (recording, callbacks, screening) that would silently
@@ -36,7 +36,7 @@ type dialAttrs struct {
 	answerOnBridge, star bool
 }
 
-// dial reads a <Dial> holding one <Sip>.
+// dial reads a <Dial> holding one <Sip> or <Client>.
 func (r *twimlReader) dial(se xml.StartElement) (Instruction, error) {
 	in := Instruction{Verb: "Dial", Method: "POST"}
 	da := dialAttrs{timeout: DefaultTimeout, timeLimit: DefaultTimeLimit}
@@ -135,8 +135,8 @@ func (r *twimlReader) attrs(element string, se xml.StartElement, fn func(xml.Att
 	return nil
 }
 
-// oneSip reads the content of <Dial> or <Refer>: exactly one <Sip>, and
-// white space and comments.
+// oneSip reads the content of <Dial> or <Refer>: exactly one <Sip> (or,
+// in <Dial>, one <Client>), and white space and comments.
 func (r *twimlReader) oneSip(parent string, credentials bool) (Target, error) {
 	var t Target
 	found := false
@@ -148,7 +148,11 @@ func (r *twimlReader) oneSip(parent string, credentials bool) (Target, error) {
 		switch tok := tok.(type) {
 		case xml.EndElement:
 			if !found {
-				return Target{}, &TwiMLError{Line: r.line(), Element: parent, Reason: "no <Sip> inside"}
+				want := "<Sip>"
+				if parent == "Dial" {
+					want = "<Sip> or <Client>"
+				}
+				return Target{}, &TwiMLError{Line: r.line(), Element: parent, Reason: "no " + want + " inside"}
 			}
 			return t, nil
 		case xml.CharData:
@@ -161,15 +165,22 @@ func (r *twimlReader) oneSip(parent string, credentials bool) (Target, error) {
 				return Target{}, err
 			}
 			switch name := tok.Name.Local; {
-			case name == "Sip" && found:
-				return Target{}, &TwiMLError{Line: r.line(), Element: parent, Reason: "more than one <Sip>; one target per verb"}
+			case (name == "Sip" || name == "Client" && parent == "Dial") && found:
+				return Target{}, &TwiMLError{Line: r.line(), Element: parent, Reason: "more than one target; one per verb"}
 			case name == "Sip":
 				if t, err = r.sip(tok, parent, credentials); err != nil {
 					return Target{}, err
 				}
 				found = true
+			case name == "Client" && parent == "Dial":
+				if t, err = r.client(tok); err != nil {
+					return Target{}, err
+				}
+				found = true
+			case name == "Client":
+				return Target{}, &TwiMLError{Line: r.line(), Element: name, Reason: "not supported in <Refer>: a registered user is reached with <Dial>"}
 			case parent == "Dial" && slices.Contains(dialNouns, name):
-				return Target{}, &TwiMLError{Line: r.line(), Element: name, Reason: "not supported in <Dial>; only <Sip>"}
+				return Target{}, &TwiMLError{Line: r.line(), Element: name, Reason: "not supported in <Dial>; only <Sip> and <Client>"}
 			default:
 				return Target{}, &TwiMLError{Line: r.line(), Element: name, Reason: fmt.Sprintf("unknown element in <%s>", parent)}
 			}
@@ -232,6 +243,36 @@ func (r *twimlReader) sip(se xml.StartElement, parent string, credentials bool) 
 	}
 	t.Username, t.Password = username, password
 	return t, nil
+}
+
+// client reads <Client>NAME</Client>: a user registered to sipagent, by
+// the name she registers with. Twilio's <Identity> and <Parameter>
+// children belong to its Voice SDK and are not supported.
+func (r *twimlReader) client(se xml.StartElement) (Target, error) {
+	line := r.line()
+	if err := r.attrs("Client", se, func(a xml.Attr) error { return unknownAttr(a, sipUnsupported) }); err != nil {
+		return Target{}, err
+	}
+	var text strings.Builder
+	for done := false; !done; {
+		tok, err := r.inside("Client")
+		if err != nil {
+			return Target{}, err
+		}
+		switch tok := tok.(type) {
+		case xml.CharData:
+			text.Write(tok)
+		case xml.StartElement:
+			return Target{}, &TwiMLError{Line: r.line(), Element: tok.Name.Local, Reason: "not supported inside <Client>; give the user name as its text"}
+		case xml.EndElement:
+			done = true
+		}
+	}
+	name := xmlTrim(text.String())
+	if err := checkClientName(name); err != nil {
+		return Target{}, &TwiMLError{Line: line, Element: "Client", Value: name, Reason: err.Error()}
+	}
+	return Target{Client: name}, nil
 }
 
 // unknownAttr says whether an attribute is TwiML sipagent does not

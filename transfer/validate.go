@@ -66,6 +66,9 @@ func (t Target) validate() error {
 // validateURI checks the destination: what the allow-list compares and
 // what goes into the Request-URI and Refer-To.
 func (t Target) validateURI() error {
+	if t.Client != "" {
+		return t.validateClient()
+	}
 	u := &t.URI
 	if u.Scheme != "sip" && u.Scheme != "sips" {
 		return fmt.Errorf("scheme %q: want sip or sips", u.Scheme)
@@ -160,6 +163,35 @@ func checkCallerID(id string) error {
 	for i := 0; i < len(id); i++ {
 		if c := id[i]; !isAlphaNum(c) && strings.IndexByte("+-_.", c) < 0 {
 			return fmt.Errorf("caller ID %q: character %q is not allowed (letters, digits and +-_. only)", id, c)
+		}
+	}
+	return nil
+}
+
+// validateClient checks a registered user's target: a name as the
+// registrar keeps them, and nothing that belongs to a URI.
+func (t Target) validateClient() error {
+	if err := checkClientName(t.Client); err != nil {
+		return err
+	}
+	if t.URI.Scheme != "" || t.URI.Host != "" || t.Transport != "" || t.Secure || t.Region != "" || t.Edge != "" || len(t.Headers) > 0 {
+		return fmt.Errorf("client %q: a URI, transport, hints or headers do not apply to a registered user", t.Client)
+	}
+	return nil
+}
+
+// checkClientName checks a registered user's name: 1 to 64 letters,
+// digits and "+-_." (what sipagent's users may be called).
+func checkClientName(name string) error {
+	if name == "" {
+		return fmt.Errorf("client: no name")
+	}
+	if len(name) > maxCallerID {
+		return fmt.Errorf("client %s: longer than %d characters", quoteShort(name), maxCallerID)
+	}
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; !isAlphaNum(c) && strings.IndexByte("+-_.", c) < 0 {
+			return fmt.Errorf("client %q: character %q is not allowed (letters, digits and +-_. only)", name, c)
 		}
 	}
 	return nil

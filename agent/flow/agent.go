@@ -64,7 +64,7 @@ func New(f *Flow, opts ...Option) (*Agent, error) {
 		return nil, fmt.Errorf("flow: step %q: say: %w", f.sayStep, ErrNoSynthesizer)
 	}
 	if a.transferTarget != "" && !validTarget(a.transferTarget) {
-		return nil, fmt.Errorf("flow: transfer target %q: want a sip:, sips: or tel: URI", a.transferTarget)
+		return nil, fmt.Errorf("flow: transfer target %q: want a sip:, sips: or tel: URI, or client:NAME", a.transferTarget)
 	}
 	if a.transferMode != "" && !slices.Contains(transferModes, a.transferMode) {
 		return nil, fmt.Errorf("flow: transfer mode %q: want refer, bridge or auto", a.transferMode)
@@ -128,7 +128,7 @@ func validTarget(uri string) bool {
 		return false
 	}
 	switch strings.ToLower(scheme) {
-	case "sip", "sips", "tel":
+	case "sip", "sips", "tel", "client":
 		return true
 	}
 	return false

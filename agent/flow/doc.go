@@ -57,7 +57,8 @@
 //     duration and until_key, at least one of them, and delay (default
 //     200ms). Keys other than until_key are discarded while it runs.
 //   - transfer: asks for the call to be forwarded (agent.Call.Transfer).
-//     Its keys: target, a sip:, sips: or tel: URI, or if absent the target
+//     Its keys: target, a sip:, sips: or tel: URI or client:NAME (a user
+//     registered to sipagent, always bridged), or if absent the target
 //     given to New with WithTransferTarget; mode, refer, bridge or auto
 //     (absent: the server's default); and for a bridge, as TwiML <Dial>
 //     has them: timeout (how long the target may ring, 5s-10m, default

@@ -34,7 +34,7 @@ func parseTransfer(at where, n *yaml.Node) (*transferAction, error) {
 				return nil, err
 			}
 			if !validTarget(a.req.Target) {
-				return nil, kat.errorf(e.value, "%q: want a sip:, sips: or tel: URI", a.req.Target)
+				return nil, kat.errorf(e.value, "%q: want a sip:, sips: or tel: URI, or client:NAME", a.req.Target)
 			}
 		case "mode":
 			if a.req.Mode, err = text(kat, e.value); err != nil {

@@ -366,7 +366,7 @@ func forward(doc []byte, n *node) (*Forward, error) {
 		return nil, err
 	}
 	if len(n.children) == 0 {
-		return nil, bad(n, "needs a <Sip>")
+		return nil, bad(n, "needs a <Sip> or <Client>")
 	}
 	return &Forward{Name: n.name, TwiML: "<Response>" + string(doc[n.start:n.end]) + "</Response>", Action: action, Method: method}, nil
 }

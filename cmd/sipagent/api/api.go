@@ -28,8 +28,12 @@ const maxBody = 64 << 10
 type CallControl interface {
 	Calls() []sip.CallStatus
 	CallBySid(sid string) *sip.Call
+	// DialURI places a call; a DialRequest with User calls a softphone
+	// registered to sipagent.
 	DialURI(ctx context.Context, req sip.DialRequest, ag agent.Agent) (string, error)
-	Dial(ctx context.Context, user string, ag agent.Agent) (string, error)
+	// Registered reports whether a user has a contact registered with
+	// sipagent's registrar.
+	Registered(user string) bool
 }
 
 // Config configures the API.

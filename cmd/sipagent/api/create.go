@@ -49,12 +49,11 @@ func (a *API) create(w http.ResponseWriter, r *http.Request) {
 		writeError(w, e)
 		return
 	}
-	var res CallResource
-	if p.client != "" {
-		res, e = a.dialClient(r.Context(), p)
-	} else {
-		res, e = a.dialSIP(p)
+	if p.client != "" && !a.cfg.Calls.Registered(p.client) {
+		writeError(w, notFound("%s is not registered", p.to))
+		return
 	}
+	res, e := a.dialQueued(p)
 	if e != nil {
 		writeError(w, e)
 		return
@@ -167,10 +166,11 @@ func printable(s string) bool {
 	return true
 }
 
-// dialSIP places a call to a sip: target in the background. The Call-ID
-// is chosen here, so the call's SID is known at once and the request
-// returns while the call is still queued, as Twilio's does.
-func (a *API) dialSIP(p createParams) (CallResource, *Error) {
+// dialQueued places a call to a sip: target or a registered client in
+// the background. The Call-ID is chosen here, so the call's SID is known
+// at once and the request returns while the call is still queued, as
+// Twilio's does.
+func (a *API) dialQueued(p createParams) (CallResource, *Error) {
 	callID := rand.Text()
 	sid := agent.Info{CallID: callID}.CallSid()
 	from := p.from
@@ -210,6 +210,7 @@ func (a *API) dialSIP(p createParams) (CallResource, *Error) {
 		headers[i] = agent.Header{Name: h.Name, Value: h.Value}
 	}
 	req := sip.DialRequest{
+		User:      p.client,
 		URI:       p.target.URI,
 		Transport: p.target.Transport,
 		Headers:   headers,
@@ -226,7 +227,7 @@ func (a *API) dialSIP(p createParams) (CallResource, *Error) {
 	return d.resource(), nil
 }
 
-// dial runs one call dialSIP queued, until it is answered or fails.
+// dial runs one call dialQueued queued, until it is answered or fails.
 func (a *API) dial(ctx context.Context, sid, to string, d *dialing, req sip.DialRequest) {
 	defer a.wg.Done()
 	defer d.cancel()
@@ -248,53 +249,3 @@ func (a *API) dial(ctx context.Context, sid, to string, d *dialing, req sip.Dial
 	}
 }
 
-// dialClient calls a softphone registered to sipagent. sip.Server.Dial
-// chooses the Call-ID itself and tells it only once the call is
-// answered, so this request waits until then (at most Timeout) and
-// answers with the call in progress, or with why it was not placed; a
-// client that gives up waiting cancels the call. From is not used: the
-// softphone sees sipagent as the caller.
-func (a *API) dialClient(ctx context.Context, p createParams) (CallResource, *Error) {
-	a.mu.Lock()
-	if a.closed {
-		a.mu.Unlock()
-		return CallResource{}, errorf(http.StatusServiceUnavailable, codeUnavailable, "sipagent is shutting down")
-	}
-	a.wg.Add(1)
-	a.mu.Unlock()
-	defer a.wg.Done()
-	ctx, cancel := context.WithTimeout(ctx, p.timeout)
-	defer cancel()
-	defer context.AfterFunc(a.ctx, cancel)()
-
-	log := a.log.With("to", p.to)
-	callID, err := a.cfg.Calls.Dial(ctx, p.client, p.agent)
-	var de *sip.DialError
-	var se *sip.StatusError
-	switch {
-	case err == nil:
-	case errors.Is(err, sip.ErrNotRegistered):
-		return CallResource{}, notFound("%s is not registered", p.to)
-	case a.ctx.Err() != nil:
-		return CallResource{}, errorf(http.StatusServiceUnavailable, codeUnavailable, "sipagent is shutting down")
-	case errors.As(err, &de):
-		log.Info("API call not answered", "code", de.Code, "reason", de.Reason, "error", err)
-		return CallResource{}, errorf(http.StatusBadGateway, codeCallsResource, "%s did not take the call: %v", p.to, err)
-	case errors.As(err, &se) && se.Code == 503:
-		return CallResource{}, errorf(http.StatusServiceUnavailable, codeUnavailable, "sipagent cannot take more calls now")
-	default:
-		log.Warn("API call failed", "error", err)
-		return CallResource{}, errorf(http.StatusBadGateway, codeCallsResource, "%s: %v", p.to, err)
-	}
-	sid := agent.Info{CallID: callID}.CallSid()
-	log.Info("API call answered", "sid", sid, "call_id", callID)
-	if res, ok := a.lookup(sid); ok {
-		return res, nil
-	}
-	// It is over already.
-	return CallResource{
-		Sid: sid, AccountSid: a.cfg.AccountSid, From: "sipagent", To: p.to, Status: "completed",
-		Direction: "outbound-api", DateCreated: twilioTime(time.Now()), APIVersion: APIVersion,
-		URI: a.callsURI() + "/" + sid + ".json",
-	}, nil
-}

@@ -134,7 +134,7 @@ func TestCreateBadRequests(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			calls := newFakeControl()
-			calls.clients["alice"] = "alice-call"
+			calls.clients["alice"] = true
 			a := newTestAPI(t, calls, withPolicy(t, "pbx.example.com"))
 			wantError(t, do(t, a.Handler(), http.MethodPost, callsPath+".json", tt.form), http.StatusBadRequest, tt.code)
 			_ = a.Close()
@@ -252,6 +252,7 @@ func TestDialingAgent(t *testing.T) {
 // Close cancels the dials in flight and returns once they are done.
 func TestCloseWaitsForDial(t *testing.T) {
 	calls := newFakeControl()
+	calls.clients["alice"] = true
 	var finished bool // written by the dial goroutine, read after Close
 	calls.dialURI = func(ctx context.Context, _ sip.DialRequest) (string, error) {
 		<-ctx.Done()
@@ -278,16 +279,20 @@ func TestCloseWaitsForDial(t *testing.T) {
 	}
 }
 
-// client:NAME calls a softphone registered to sipagent; the request
-// returns once it answers.
+// client:NAME calls a softphone registered to sipagent, queued like a
+// sip: target; a user with no contact is 404 at once.
 func TestCreateClient(t *testing.T) {
 	calls := newFakeControl()
-	calls.clients["alice"] = "alice-call-id"
+	calls.clients["alice"] = true
 	a := newTestAPI(t, calls) // no policy: clients need none
 	h := a.Handler()
-	res := decode[CallResource](t, do(t, h, http.MethodPost, callsPath+".json", createForm("client:alice")), http.StatusCreated)
-	if want := (agent.Info{CallID: "alice-call-id"}).CallSid(); res.Sid != want || res.Status != "in-progress" || res.Direction != "outbound-api" {
-		t.Errorf("call %+v, want sid %s in progress", res, want)
+	res := decode[CallResource](t, do(t, h, http.MethodPost, callsPath+".json", createForm("client:alice", "From", "desk")), http.StatusCreated)
+	d := waitDial(t, calls)
+	if want := (agent.Info{CallID: d.req.CallID}).CallSid(); res.Sid != want || res.Status != "queued" || res.To != "client:alice" || res.Direction != "outbound-api" {
+		t.Errorf("call %+v, want sid %s queued", res, want)
+	}
+	if d.req.User != "alice" || d.req.CallerID != "desk" || d.req.URI.Host != "" {
+		t.Errorf("dial request %+v, want the registered user alice from desk", d.req)
 	}
 	e := wantError(t, do(t, h, http.MethodPost, callsPath+".json", createForm("client:bob")), http.StatusNotFound, codeNotFound)
 	if !strings.Contains(e.Message, "client:bob") {
