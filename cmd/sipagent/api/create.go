@@ -248,4 +248,3 @@ func (a *API) dial(ctx context.Context, sid, to string, d *dialing, req sip.Dial
 		log.Warn("API call failed", "error", err)
 	}
 }
-
