@@ -3,6 +3,7 @@ package sip_test
 import (
 	"context"
 	"errors"
+	"net"
 	"testing"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/sipagent/sipagent/media"
 	"github.com/sipagent/sipagent/sip"
 	"github.com/sipagent/sipagent/sip/digest"
+	"github.com/sipagent/sipagent/sip/tlstest"
 )
 
 // baresip as a softphone with credentials: it calls sipagent answering
@@ -29,36 +31,51 @@ func withAlice() serverOpt {
 
 // A softphone that is not a trusted peer is challenged, answers with
 // its password, and its call and audio reach the agent, which learns
-// who called.
+// who called and over what: over UDP, and over TLS to sipagent's TLS
+// listener (baresip trusting the test CA).
 func TestBaresipCallsWithDigest(t *testing.T) {
-	ctx := baresipContext(t)
-	rec := newRecorder()
-	srv := startServer(t, map[string]agent.Agent{"rec": rec}, withAlice())
-	signal := testSignal()
-	ph := startBaresip(t, ctx, phoneConfig{
-		Dial:    dialURI(srv, "rec"),
-		AOR:     "sip:alice@" + srv.Addr("udp").String(),
-		Account: "regint=0;auth_pass=" + alicePassword,
-		Codecs:  "PCMU",
-		Mic:     signal,
-	})
-	rec.waitStarted(t)
-	ph.mustWait(t, ctx, "terminated") // the microphone file ended
-	ph.quit(t, ctx)
-	rec.wait(t)
-	waitIdle(t, srv)
+	for _, transport := range []string{"udp", "tls"} {
+		t.Run(transport, func(t *testing.T) {
+			ctx := baresipContext(t)
+			rec := newRecorder()
+			opts := []serverOpt{withAlice()}
+			pc := phoneConfig{
+				Account: "regint=0;auth_pass=" + alicePassword,
+				Codecs:  "PCMU",
+				Mic:     testSignal(),
+			}
+			if transport == "tls" {
+				pki := tlstest.New(t, []string{"localhost"}, []net.IP{net.IPv4(127, 0, 0, 1)})
+				opts = append(opts, withTLS(pki))
+				pc.CAFile = pki.CAFile
+			}
+			srv := startServer(t, map[string]agent.Agent{"rec": rec}, opts...)
+			addr := srv.Addr(transport).String()
+			pc.Dial = "sip:rec@" + addr // baresip adds the account's transport
+			pc.AOR = "sip:alice@" + addr
+			if transport == "tls" {
+				pc.AOR += ";transport=tls"
+			}
+			ph := startBaresip(t, ctx, pc)
+			rec.waitStarted(t)
+			ph.mustWait(t, ctx, "terminated") // the microphone file ended
+			ph.quit(t, ctx)
+			rec.wait(t)
+			waitIdle(t, srv)
 
-	rec.mu.Lock()
-	info, got := rec.info, rec.pcm
-	rec.mu.Unlock()
-	if info.Caller != (agent.Caller{Kind: agent.CallerUser, Name: "alice"}) {
-		t.Errorf("caller %+v, want user alice", info.Caller)
-	}
-	piece := g711(media.PCMU, signal)[samples(200*time.Millisecond):samples(700*time.Millisecond)]
-	corr, _ := bestCorrelation(got, piece)
-	t.Logf("agent heard %.2f s; correlation with baresip's microphone %.3f", float64(len(got))/media.SampleRate, corr)
-	if corr < 0.9 {
-		t.Errorf("the agent did not hear baresip's microphone: correlation %.3f", corr)
+			rec.mu.Lock()
+			info, got := rec.info, rec.pcm
+			rec.mu.Unlock()
+			if info.Caller != (agent.Caller{Kind: agent.CallerUser, Name: "alice"}) || info.Transport != transport {
+				t.Errorf("caller %+v over %q, want user alice over %s", info.Caller, info.Transport, transport)
+			}
+			piece := g711(media.PCMU, pc.Mic)[samples(200*time.Millisecond):samples(700*time.Millisecond)]
+			corr, _ := bestCorrelation(got, piece)
+			t.Logf("agent heard %.2f s over %s; correlation with baresip's microphone %.3f", float64(len(got))/media.SampleRate, transport, corr)
+			if corr < 0.9 {
+				t.Errorf("the agent did not hear baresip's microphone: correlation %.3f", corr)
+			}
+		})
 	}
 }
 
@@ -74,12 +91,31 @@ func TestBaresipRegistersAndIsCalled(t *testing.T) {
 		Mic:     make([]int16, samples(6*time.Second)),
 	})
 	waitRegistered(t, srv, ph)
+	if transport := playToAlice(t, ctx, srv, ph); transport != "udp" {
+		t.Errorf("the call went over %q, want udp", transport)
+	}
+	player := agent.AgentFunc(func(context.Context, agent.Call) error { return nil })
+	dialCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if _, err := srv.Dial(dialCtx, "bob", player); !errors.Is(err, sip.ErrNotRegistered) {
+		t.Errorf("Dial to a user with no contact: %v, want ErrNotRegistered", err)
+	}
+}
 
+// playToAlice calls alice, registered from ph, with an agent that plays
+// the test signal and hangs up; it checks that baresip answered and
+// heard the signal, quits baresip, and returns the call's transport.
+func playToAlice(t *testing.T, ctx context.Context, srv *sip.Server, ph *phone) string {
+	t.Helper()
 	signal := testSignal()
-	played := make(chan error, 1)
+	type result struct {
+		transport string
+		err       error
+	}
+	played := make(chan result, 1)
 	player := agent.AgentFunc(func(ctx context.Context, call agent.Call) error {
 		err := agent.Play(ctx, call, signal)
-		played <- err
+		played <- result{call.Info().Transport, err}
 		return err // returning hangs up: sipagent sends BYE
 	})
 	dialCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -88,10 +124,11 @@ func TestBaresipRegistersAndIsCalled(t *testing.T) {
 		t.Fatalf("Dial: %v\n%s", err, ph.output())
 	}
 	ph.mustWait(t, ctx, "Call established")
+	var r result
 	select {
-	case err := <-played:
-		if err != nil {
-			t.Fatalf("playing to baresip: %v", err)
+	case r = <-played:
+		if r.err != nil {
+			t.Fatalf("playing to baresip: %v", r.err)
 		}
 	case <-ctx.Done():
 		t.Fatal("the agent did not finish playing")
@@ -103,14 +140,11 @@ func TestBaresipRegistersAndIsCalled(t *testing.T) {
 	got := ph.heard(t)
 	piece := g711(media.PCMU, signal)[samples(200*time.Millisecond):samples(700*time.Millisecond)]
 	corr, _ := bestCorrelation(got, piece)
-	t.Logf("baresip heard %.2f s; correlation with the agent's audio %.3f", float64(len(got))/media.SampleRate, corr)
+	t.Logf("baresip heard %.2f s over %s; correlation with the agent's audio %.3f", float64(len(got))/media.SampleRate, r.transport, corr)
 	if corr < 0.9 {
 		t.Errorf("baresip did not hear the agent: correlation %.3f", corr)
 	}
-
-	if _, err := srv.Dial(dialCtx, "bob", player); !errors.Is(err, sip.ErrNotRegistered) {
-		t.Errorf("Dial to a user with no contact: %v, want ErrNotRegistered", err)
-	}
+	return r.transport
 }
 
 // waitRegistered waits until sipagent's registrar holds ph's contact.

@@ -1,35 +1,17 @@
 package sip
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"io"
-	"math/big"
 	"net"
 	"net/netip"
 	"os"
 	"testing"
 	"time"
-)
 
-func selfSigned(t *testing.T) tls.Certificate {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), DNSNames: []string{"localhost"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
-}
+	"github.com/sipagent/sipagent/sip/tlstest"
+)
 
 // A client that connects and never starts its handshake is cut off
 // after the handshake timeout; one that completes it is served, and its
@@ -40,7 +22,7 @@ func TestTLSListenerHandshakeTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	const timeout = 200 * time.Millisecond
-	tl := tlsListener{Listener: ln, conf: serverTLS(&tls.Config{Certificates: []tls.Certificate{selfSigned(t)}}), timeout: timeout}
+	tl := tlsListener{Listener: ln, conf: serverTLS(tlstest.New(t, []string{"localhost"}, nil).ServerConfig()), timeout: timeout}
 	defer func() { _ = tl.Close() }()
 
 	silent, err := net.Dial("tcp", ln.Addr().String())

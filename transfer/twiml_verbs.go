@@ -215,22 +215,10 @@ func (r *twimlReader) sip(se xml.StartElement, parent string, credentials bool) 
 	if err != nil {
 		return Target{}, err
 	}
-	var text strings.Builder
-	for done := false; !done; {
-		tok, err := r.inside("Sip")
-		if err != nil {
-			return Target{}, err
-		}
-		switch tok := tok.(type) {
-		case xml.CharData:
-			text.Write(tok)
-		case xml.StartElement:
-			return Target{}, &TwiMLError{Line: r.line(), Element: tok.Name.Local, Reason: "no elements are allowed inside <Sip>"}
-		case xml.EndElement:
-			done = true
-		}
+	uri, err := r.text("Sip", "no elements are allowed inside <Sip>")
+	if err != nil {
+		return Target{}, err
 	}
-	uri := xmlTrim(text.String())
 	if uri == "" {
 		return Target{}, &TwiMLError{Line: line, Element: "Sip", Reason: "no URI"}
 	}
@@ -253,26 +241,34 @@ func (r *twimlReader) client(se xml.StartElement) (Target, error) {
 	if err := r.attrs("Client", se, func(a xml.Attr) error { return unknownAttr(a, sipUnsupported) }); err != nil {
 		return Target{}, err
 	}
-	var text strings.Builder
-	for done := false; !done; {
-		tok, err := r.inside("Client")
-		if err != nil {
-			return Target{}, err
-		}
-		switch tok := tok.(type) {
-		case xml.CharData:
-			text.Write(tok)
-		case xml.StartElement:
-			return Target{}, &TwiMLError{Line: r.line(), Element: tok.Name.Local, Reason: "not supported inside <Client>; give the user name as its text"}
-		case xml.EndElement:
-			done = true
-		}
+	name, err := r.text("Client", "not supported inside <Client>; give the user name as its text")
+	if err != nil {
+		return Target{}, err
 	}
-	name := xmlTrim(text.String())
 	if err := checkClientName(name); err != nil {
 		return Target{}, &TwiMLError{Line: line, Element: "Client", Value: name, Reason: err.Error()}
 	}
 	return Target{Client: name}, nil
+}
+
+// text reads the character data of element up to its end tag, trimmed
+// of XML white space. A child element is an error, for the reason given.
+func (r *twimlReader) text(element, childReason string) (string, error) {
+	var b strings.Builder
+	for {
+		tok, err := r.inside(element)
+		if err != nil {
+			return "", err
+		}
+		switch tok := tok.(type) {
+		case xml.CharData:
+			b.Write(tok)
+		case xml.StartElement:
+			return "", &TwiMLError{Line: r.line(), Element: tok.Name.Local, Reason: childReason}
+		case xml.EndElement:
+			return xmlTrim(b.String()), nil
+		}
+	}
 }
 
 // unknownAttr says whether an attribute is TwiML sipagent does not

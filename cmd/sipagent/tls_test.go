@@ -3,15 +3,8 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -20,43 +13,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
-)
 
-// writeSelfSigned writes a self-signed certificate for 127.0.0.1 named
-// cn, and its key, over certFile and keyFile.
-func writeSelfSigned(t *testing.T, certFile, keyFile, cn string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()),
-		Subject:      pkix.Name{CommonName: cn},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kb, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Written aside and renamed, as a certificate manager renews.
-	for file, block := range map[string]*pem.Block{certFile: {Type: "CERTIFICATE", Bytes: der}, keyFile: {Type: "PRIVATE KEY", Bytes: kb}} {
-		tmp := file + ".new"
-		if err := os.WriteFile(tmp, pem.EncodeToMemory(block), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Rename(tmp, file); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
+	"github.com/sipagent/sipagent/sip/tlstest"
+)
 
 // optionsTLS sends OPTIONS over a new TLS connection to addr and returns
 // the answer and the name in the certificate the server showed.
@@ -68,7 +27,7 @@ func optionsTLS(t *testing.T, addr string) (answer, served string) {
 		t.Fatal(err)
 	}
 	defer func() { _ = c.Close() }()
-	served = c.ConnectionState().PeerCertificates[0].Subject.CommonName
+	served = c.ConnectionState().PeerCertificates[0].DNSNames[0]
 	local := c.LocalAddr().String()
 	req := "OPTIONS sip:" + addr + ";transport=tls SIP/2.0\r\n" +
 		"Via: SIP/2.0/TLS " + local + ";branch=z9hG4bK-tls1;rport\r\n" +
@@ -92,7 +51,7 @@ func optionsTLS(t *testing.T, addr string) (answer, served string) {
 func TestServeTLS(t *testing.T) {
 	dir := t.TempDir()
 	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	writeSelfSigned(t, certFile, keyFile, "first")
+	tlstest.New(t, []string{"first"}, nil).Install(t, certFile, keyFile)
 	port := freeTCPPort(t)
 	cfg := fmt.Sprintf(`
 sip:
@@ -140,14 +99,7 @@ peers: [{name: l, addresses: [127.0.0.1]}]
 		t.Errorf("OPTIONS over TLS: %q from a certificate named %q", status, served)
 	}
 
-	// A later modification time than the first pair's, on any file system.
-	writeSelfSigned(t, certFile, keyFile, "renewed")
-	later := time.Now().Add(time.Minute)
-	for _, f := range []string{certFile, keyFile} {
-		if err := os.Chtimes(f, later, later); err != nil {
-			t.Fatal(err)
-		}
-	}
+	tlstest.New(t, []string{"renewed"}, nil).Install(t, certFile, keyFile)
 	if status, served := optionsTLS(t, addr); !strings.HasPrefix(status, "SIP/2.0 200") || served != "renewed" {
 		t.Errorf("after renewal: %q from a certificate named %q", status, served)
 	}

@@ -1,4 +1,8 @@
-package sip_test
+// Package tlstest makes throwaway certificates for tests of SIP over
+// TLS: a certificate authority and one certificate it signed, as PEM
+// files for real peers (kamailio, baresip, the sipagent binary) and as
+// values for Go peers.
+package tlstest
 
 import (
 	"crypto/ecdsa"
@@ -16,10 +20,8 @@ import (
 	"time"
 )
 
-// testPKI is a throwaway certificate authority and one leaf certificate
-// it signed, for TLS tests against real peers (kamailio) that read PEM
-// files, and for Go peers that take a tls.Config.
-type testPKI struct {
+// PKI is a certificate authority and one leaf certificate it signed.
+type PKI struct {
 	CAFile   string // the CA certificate, PEM
 	CertFile string // the leaf certificate, PEM
 	KeyFile  string // the leaf's private key, PEM (PKCS #8, unencrypted)
@@ -28,14 +30,14 @@ type testPKI struct {
 	Cert   tls.Certificate // the leaf with its key
 }
 
-// newTestPKI makes a self-signed ECDSA P-256 CA and a leaf for dnsNames
-// and ips, usable as server and as client certificate, valid from an hour
+// New makes a self-signed ECDSA P-256 CA and a leaf for dnsNames and
+// ips, usable as server and as client certificate, valid from an hour
 // ago (clock skew between processes) for a day. The PEM files are in
 // t.TempDir().
-func newTestPKI(t *testing.T, dnsNames []string, ips []net.IP) *testPKI {
+func New(t testing.TB, dnsNames []string, ips []net.IP) *PKI {
 	t.Helper()
 	now := time.Now()
-	caKey := newTestKey(t)
+	caKey := newKey(t)
 	caTmpl := &x509.Certificate{
 		SerialNumber:          big.NewInt(1),
 		Subject:               pkix.Name{CommonName: "sipagent test CA"},
@@ -54,7 +56,7 @@ func newTestPKI(t *testing.T, dnsNames []string, ips []net.IP) *testPKI {
 		t.Fatal(err)
 	}
 
-	leafKey := newTestKey(t)
+	leafKey := newKey(t)
 	leafTmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(2),
 		Subject:      pkix.Name{CommonName: "sipagent test leaf"},
@@ -75,10 +77,10 @@ func newTestPKI(t *testing.T, dnsNames []string, ips []net.IP) *testPKI {
 	}
 
 	dir := t.TempDir()
-	p := &testPKI{
-		CAFile:   writeTestPEM(t, dir, "ca.pem", "CERTIFICATE", caDER),
-		CertFile: writeTestPEM(t, dir, "cert.pem", "CERTIFICATE", leafDER),
-		KeyFile:  writeTestPEM(t, dir, "key.pem", "PRIVATE KEY", keyDER),
+	p := &PKI{
+		CAFile:   writePEM(t, dir, "ca.pem", "CERTIFICATE", caDER),
+		CertFile: writePEM(t, dir, "cert.pem", "CERTIFICATE", leafDER),
+		KeyFile:  writePEM(t, dir, "key.pem", "PRIVATE KEY", keyDER),
 		CAPool:   x509.NewCertPool(),
 	}
 	p.CAPool.AddCert(ca)
@@ -89,17 +91,42 @@ func newTestPKI(t *testing.T, dnsNames []string, ips []net.IP) *testPKI {
 }
 
 // ServerConfig presents the leaf; it does not ask for client certificates.
-func (p *testPKI) ServerConfig() *tls.Config {
+func (p *PKI) ServerConfig() *tls.Config {
 	return &tls.Config{Certificates: []tls.Certificate{p.Cert}, MinVersion: tls.VersionTLS12}
 }
 
 // ClientConfig trusts the test CA only. Set ServerName when dialing by IP
 // to check a DNS name instead of the IP SAN.
-func (p *testPKI) ClientConfig() *tls.Config {
+func (p *PKI) ClientConfig() *tls.Config {
 	return &tls.Config{RootCAs: p.CAPool, MinVersion: tls.VersionTLS12}
 }
 
-func newTestKey(t *testing.T) *ecdsa.PrivateKey {
+// Install puts the leaf's certificate and key at certFile and keyFile,
+// each written aside and renamed over the old one, as a certificate
+// manager renews, with a modification time a minute ahead, so that a
+// reader watching the times sees the change on any file system.
+func (p *PKI) Install(t testing.TB, certFile, keyFile string) {
+	t.Helper()
+	later := time.Now().Add(time.Minute)
+	for _, f := range [][2]string{{p.CertFile, certFile}, {p.KeyFile, keyFile}} {
+		b, err := os.ReadFile(f[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		tmp := f[1] + ".new"
+		if err := os.WriteFile(tmp, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(tmp, later, later); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, f[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func newKey(t testing.TB) *ecdsa.PrivateKey {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -108,9 +135,9 @@ func newTestKey(t *testing.T) *ecdsa.PrivateKey {
 	return key
 }
 
-// writeTestPEM writes der as one PEM block of type typ to dir/name and
+// writePEM writes der as one PEM block of type typ to dir/name and
 // returns the path. Readable by its owner only, as a private key should be.
-func writeTestPEM(t *testing.T, dir, name, typ string, der []byte) string {
+func writePEM(t testing.TB, dir, name, typ string, der []byte) string {
 	t.Helper()
 	path := filepath.Join(dir, name)
 	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
