@@ -157,12 +157,18 @@ func checkCredentials(username, password string) error {
 // checkCallerID checks a SIP caller ID: Twilio allows letters, digits and
 // "+-_." for SIP.
 func checkCallerID(id string) error {
-	if len(id) > maxCallerID {
-		return fmt.Errorf("caller ID %s: longer than %d characters", quoteShort(id), maxCallerID)
+	return checkName("caller ID", id)
+}
+
+// checkName checks s, the what of a target: at most maxCallerID
+// letters, digits and "+-_.".
+func checkName(what, s string) error {
+	if len(s) > maxCallerID {
+		return fmt.Errorf("%s %s: longer than %d characters", what, quoteShort(s), maxCallerID)
 	}
-	for i := 0; i < len(id); i++ {
-		if c := id[i]; !isAlphaNum(c) && strings.IndexByte("+-_.", c) < 0 {
-			return fmt.Errorf("caller ID %q: character %q is not allowed (letters, digits and +-_. only)", id, c)
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !isAlphaNum(c) && strings.IndexByte("+-_.", c) < 0 {
+			return fmt.Errorf("%s %q: character %q is not allowed (letters, digits and +-_. only)", what, s, c)
 		}
 	}
 	return nil
@@ -186,13 +192,5 @@ func checkClientName(name string) error {
 	if name == "" {
 		return fmt.Errorf("client: no name")
 	}
-	if len(name) > maxCallerID {
-		return fmt.Errorf("client %s: longer than %d characters", quoteShort(name), maxCallerID)
-	}
-	for i := 0; i < len(name); i++ {
-		if c := name[i]; !isAlphaNum(c) && strings.IndexByte("+-_.", c) < 0 {
-			return fmt.Errorf("client %q: character %q is not allowed (letters, digits and +-_. only)", name, c)
-		}
-	}
-	return nil
+	return checkName("client", name)
 }

@@ -196,13 +196,7 @@ func options(t *testing.T, addr string) string {
 		t.Fatal(err)
 	}
 	defer func() { _ = c.Close() }()
-	local := c.LocalAddr().String()
-	req := "OPTIONS sip:" + addr + " SIP/2.0\r\n" +
-		"Via: SIP/2.0/UDP " + local + ";branch=z9hG4bK-opt1;rport\r\n" +
-		"From: <sip:test@" + local + ">;tag=t1\r\n" +
-		"To: <sip:" + addr + ">\r\n" +
-		"Call-ID: options-test@" + local + "\r\n" +
-		"CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+	req := optionsRequest("UDP", addr, c.LocalAddr().String())
 	if _, err := c.Write([]byte(req)); err != nil {
 		t.Fatal(err)
 	}
@@ -213,6 +207,21 @@ func options(t *testing.T, addr string) string {
 		t.Fatalf("no answer to OPTIONS: %v", err)
 	}
 	return string(buf[:n])
+}
+
+// optionsRequest is an OPTIONS to addr from local over transport (UDP,
+// TCP, TLS as in Via).
+func optionsRequest(transport, addr, local string) string {
+	uri := "sip:" + addr
+	if transport != "UDP" {
+		uri += ";transport=" + strings.ToLower(transport)
+	}
+	return "OPTIONS " + uri + " SIP/2.0\r\n" +
+		"Via: SIP/2.0/" + transport + " " + local + ";branch=z9hG4bK-opt1;rport\r\n" +
+		"From: <sip:test@" + local + ">;tag=t1\r\n" +
+		"To: <sip:" + addr + ">\r\n" +
+		"Call-ID: options-test@" + local + "\r\n" +
+		"CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
 }
 
 func freeUDPPort(t *testing.T) int {

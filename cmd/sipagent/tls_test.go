@@ -28,13 +28,7 @@ func optionsTLS(t *testing.T, addr string) (answer, served string) {
 	}
 	defer func() { _ = c.Close() }()
 	served = c.ConnectionState().PeerCertificates[0].DNSNames[0]
-	local := c.LocalAddr().String()
-	req := "OPTIONS sip:" + addr + ";transport=tls SIP/2.0\r\n" +
-		"Via: SIP/2.0/TLS " + local + ";branch=z9hG4bK-tls1;rport\r\n" +
-		"From: <sip:test@" + local + ">;tag=t1\r\n" +
-		"To: <sip:" + addr + ">\r\n" +
-		"Call-ID: options-tls@" + local + "\r\n" +
-		"CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+	req := optionsRequest("TLS", addr, c.LocalAddr().String())
 	if _, err := c.Write([]byte(req)); err != nil {
 		t.Fatal(err)
 	}
