@@ -1,24 +1,12 @@
 package sip_test
 
 import (
-	"crypto/tls"
 	"net"
 	"testing"
 	"time"
 
 	"github.com/sipagent/sipagent/sip/tlstest"
-
-	"github.com/sipagent/sipagent/sip"
 )
-
-// withTLS adds a TLS listener on loopback serving pki's certificate, and
-// trusts pki's CA for connections sipagent opens.
-func withTLS(pki *tlstest.PKI) serverOpt {
-	return func(c *sip.Config) {
-		c.Listeners = append(c.Listeners, sip.Listener{Transport: "tls", Addr: "127.0.0.1:0"})
-		c.TLS = &tls.Config{Certificates: []tls.Certificate{pki.Cert}, RootCAs: pki.CAPool}
-	}
-}
 
 // baresip registers to sipagent over TLS with digest, and sipagent
 // calls it back over that connection: the agent's audio reaches it.

@@ -248,6 +248,9 @@ func (s *Server) placeCall(ctx context.Context, o outbound, ag agent.Agent) (*Ca
 
 	contact := s.contact(ep)
 	req := s.newRequest(sip.INVITE, o.target, ep)
+	if err := s.checkTLSReuse(o.transport, o.destHost, o.dest); err != nil {
+		return fail(err)
+	}
 	req.SetDestination(tlsDestination(o.transport, o.destHost, o.dest))
 	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: o.fromUser, Host: contact.Address.Host}, Params: sip.NewParams()}
 	from.Params.Add("tag", newTag())
@@ -318,13 +321,17 @@ func (s *Server) placeCall(ctx context.Context, o outbound, ag agent.Agent) (*Ca
 	if direction == "" {
 		direction = "outbound-dial"
 	}
+	src := sourceOf(res) // where the answer came from: over TLS, sipgo resolved the name itself
+	if !src.IsValid() {
+		src = o.dest
+	}
 	info := agent.Info{
 		Direction:  direction,
 		CallID:     string(cid),
 		From:       from.Address.String(),
 		To:         req.To().Address.String(),
 		RequestURI: req.Recipient.String(),
-		Source:     o.dest,
+		Source:     src,
 		Transport:  ep.transport,
 		Caller:     o.caller,
 		Codec:      neg.Codec.Name,

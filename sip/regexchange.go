@@ -213,6 +213,12 @@ func (r *registration) newRequest(unregister bool, remove *sip.Uri) (*sip.Reques
 
 // send runs one client transaction to its final response.
 func (r *registration) send(ctx context.Context, req *sip.Request) (*sip.Response, error) {
+	r.mu.Lock()
+	host, dest := r.destHost, r.dest
+	r.mu.Unlock()
+	if err := r.srv.checkTLSReuse(r.acct.Transport, host, dest); err != nil {
+		return nil, err
+	}
 	tx, err := r.srv.client.TransactionRequest(ctx, req, prebuilt)
 	if err != nil {
 		return nil, err

@@ -482,8 +482,11 @@ func resolveHost(h string) (netip.Addr, error) {
 	return resolveHostContext(context.Background(), h)
 }
 
-// resolveHostContext returns h's first address (A or AAAA; SRV is not
-// used), giving up when ctx ends.
+// resolveHostContext returns h's first IPv4 address, or its first IPv6
+// one if it has none (A and AAAA; SRV is not used), giving up when ctx
+// ends. IPv4 first is sipgo's choice when it resolves a name itself (TLS
+// requests go to a name): both must pick the same address, or Via,
+// Contact and SDP would name another path than the one in use.
 func resolveHostContext(ctx context.Context, h string) (netip.Addr, error) {
 	if ip, err := netip.ParseAddr(h); err == nil {
 		return ip.Unmap(), nil
@@ -495,5 +498,10 @@ func resolveHostContext(ctx context.Context, h string) (netip.Addr, error) {
 	if len(ips) == 0 {
 		return netip.Addr{}, fmt.Errorf("%s has no address", h)
 	}
-	return ips[0].Unmap(), nil
+	for _, ip := range ips {
+		if ip.Unmap().Is4() {
+			return ip.Unmap(), nil
+		}
+	}
+	return ips[0], nil
 }

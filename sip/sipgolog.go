@@ -27,6 +27,7 @@ var remoteTriggered = map[string]bool{
 	"failed to parse":                     true, // unparseable datagram or stream data
 	"Server tx failed to handle request":  true, // e.g. no Via branch or CSeq (sipgo answers 400 if it can)
 	"Client tx failed to handle response": true, // a response sipgo cannot key
+	"Read error":                          true, // a stream reset, or a TLS handshake that failed or timed out
 }
 
 // sipgoLogState is shared by a sipgoHandler and the handlers derived

@@ -3,12 +3,15 @@ package sip
 import (
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/emiago/sipgo/sip"
 )
 
 // SIP over TLS (RFC 3261 s.26.2.1, RFC 5922 for which names a
@@ -124,4 +127,33 @@ func certError(err error) (error, bool) {
 		return ce.Err, true
 	}
 	return nil, false
+}
+
+// checkTLSReuse makes sure a TLS request for host, resolved to dest, is
+// not sent over a connection whose certificate was never checked for
+// host. sipgo keeps one connection per remote address and reuses it for
+// any request to that address: one a peer opened to our listener
+// (nobody checked its certificate), or one we opened for another name
+// at the same address. Without a pooled connection sipgo dials a new
+// one and checks it against host itself. host "" is a flow to reuse as
+// it is (a softphone's registration), checked by digest, not TLS.
+func (s *Server) checkTLSReuse(transport, host string, dest netip.AddrPort) error {
+	if transport != "tls" || host == "" {
+		return nil
+	}
+	c, err := s.ua.TransportLayer().GetConnection("tls", dest.String())
+	if err != nil {
+		return nil // none: a new connection, checked by the handshake
+	}
+	defer func() { _, _ = c.TryClose() }() // GetConnection took a reference
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if tc, ok := c.(*sip.TCPConnection); ok {
+		if conn, ok := tc.Conn.(*tls.Conn); ok {
+			st := conn.ConnectionState()
+			if len(st.VerifiedChains) > 0 && len(st.PeerCertificates) > 0 && st.PeerCertificates[0].VerifyHostname(host) == nil {
+				return nil
+			}
+		}
+	}
+	return fmt.Errorf("sip: the TLS connection open to %s was not verified for %s; not sending over it", dest, host)
 }
