@@ -62,7 +62,7 @@ func build(cfg *config.Config, log *slog.Logger) (*sip.Server, *agentEnv, error)
 	for _, l := range cfg.Listeners() {
 		listeners = append(listeners, sip.Listener{Transport: l.Transport, Addr: l.Addr})
 	}
-	tlsConf, err := cfg.TLSConfig()
+	tlsConf, err := cfg.TLSConfig(log)
 	if err != nil {
 		return nil, nil, fmt.Errorf("config: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"log/slog"
 	"os"
 	"sync"
 	"time"
@@ -55,15 +56,16 @@ func (c *Config) validateTLS() error {
 }
 
 // TLSConfig returns sip.tls as a tls.Config, or nil when it is empty.
-// Call it after Validate.
-func (c *Config) TLSConfig() (*tls.Config, error) {
+// Call it after Validate. log hears of certificate renewals, and of
+// renewed files that cannot be used.
+func (c *Config) TLSConfig(log *slog.Logger) (*tls.Config, error) {
 	t := c.SIP.TLS
 	if t.CertFile == "" && t.CAFile == "" {
 		return nil, nil
 	}
 	conf := &tls.Config{MinVersion: tls.VersionTLS12}
 	if t.CertFile != "" {
-		kp := &keyPair{certFile: t.CertFile, keyFile: t.KeyFile}
+		kp := &keyPair{certFile: t.CertFile, keyFile: t.KeyFile, log: log}
 		if _, err := kp.get(); err != nil {
 			return nil, fmt.Errorf("sip.tls.cert_file: %w", err)
 		}
@@ -94,14 +96,16 @@ func loadCAs(file string) (*x509.CertPool, error) {
 
 // keyPair is a certificate read from files, read again when either
 // file's modification time changes. A renewal that leaves the pair
-// unreadable for a moment (one file written, not yet the other) keeps
-// the last good certificate.
+// unusable (one file written, not yet the other; a key that does not
+// match) keeps the last good certificate, with one warning per change.
 type keyPair struct {
 	certFile, keyFile string
+	log               *slog.Logger
 
 	mu      sync.Mutex
 	cert    *tls.Certificate
-	modTime [2]time.Time
+	modTime [2]time.Time // of the files cert was read from
+	badTime [2]time.Time // of the files that last failed to load
 }
 
 func (k *keyPair) get() (*tls.Certificate, error) {
@@ -113,15 +117,21 @@ func (k *keyPair) get() (*tls.Certificate, error) {
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if k.cert != nil && mt == k.modTime {
+	if k.cert != nil && (mt == k.modTime || mt == k.badTime) {
 		return k.cert, nil
 	}
 	c, err := tls.LoadX509KeyPair(k.certFile, k.keyFile)
 	if err != nil {
 		if k.cert != nil {
+			k.badTime = mt
+			k.log.Warn("TLS certificate files changed but cannot be used; serving the previous certificate",
+				"cert_file", k.certFile, "key_file", k.keyFile, "error", err)
 			return k.cert, nil
 		}
 		return nil, err
+	}
+	if k.cert != nil {
+		k.log.Info("TLS certificate renewed", "cert_file", k.certFile)
 	}
 	k.cert, k.modTime = &c, mt
 	return k.cert, nil

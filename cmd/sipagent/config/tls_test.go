@@ -1,8 +1,10 @@
 package config
 
 import (
+	"bytes"
 	"crypto/tls"
 	"crypto/x509"
+	"log/slog"
 	"os"
 	"strings"
 	"testing"
@@ -45,7 +47,8 @@ accounts:
 	if ls := cfg.Listeners(); len(ls) != 2 || ls[1].Transport != "tls" || ls[1].Addr != "127.0.0.1:5061" {
 		t.Errorf("listeners %+v", ls)
 	}
-	conf, err := cfg.TLSConfig()
+	var logs bytes.Buffer
+	conf, err := cfg.TLSConfig(slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,8 +68,16 @@ accounts:
 	if err := os.WriteFile(keyFile, []byte("garbage"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if got := servedName(t, conf); got != "new.example" {
-		t.Errorf("with a broken key file serves %q", got)
+	for range 3 {
+		if got := servedName(t, conf); got != "new.example" {
+			t.Errorf("with a broken key file serves %q", got)
+		}
+	}
+	if n := strings.Count(logs.String(), "TLS certificate renewed"); n != 1 {
+		t.Errorf("%d renewal lines, want 1:\n%s", n, logs.String())
+	}
+	if n := strings.Count(logs.String(), "cannot be used"); n != 1 {
+		t.Errorf("%d warnings for one unusable renewal over three handshakes, want 1:\n%s", n, logs.String())
 	}
 }
 
@@ -75,7 +86,7 @@ func TestTLSConfigEmpty(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if conf, err := cfg.TLSConfig(); conf != nil || err != nil {
+	if conf, err := cfg.TLSConfig(slog.New(slog.DiscardHandler)); conf != nil || err != nil {
 		t.Errorf("no sip.tls: %v, %v; want nil", conf, err)
 	}
 	doc := "sip: {tls: {ca_file: " + os.DevNull + "}}\nagents: {demo: {kind: echo}}\nroutes: [{agent: demo}]\npeers: [{name: l, addresses: [127.0.0.1]}]\n"
