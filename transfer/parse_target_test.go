@@ -211,6 +211,11 @@ func TestParseTargetClient(t *testing.T) {
 	if err := withURI.Validate(); err == nil {
 		t.Error("a client target with a host validates")
 	}
+	withCreds := tg
+	withCreds.Username, withCreds.Password = "u", "p"
+	if err := withCreds.Validate(); err == nil {
+		t.Error("a client target with credentials validates")
+	}
 	if req := dialRequest(tg); req.User != "alice.b" || req.URI.Host != "" {
 		t.Errorf("dial request %+v", req)
 	}

@@ -5,7 +5,7 @@ import "fmt"
 // Policy is the toll-fraud allow-list: the destinations calls may be
 // forwarded to (config key transfer.allow). Whatever a TwiML document, a
 // flow or a caller's REFER asks for, a call goes nowhere a pattern does
-// not allow. A nil or empty Policy denies everything.
+// not allow. A nil or empty Policy denies every SIP URI.
 //
 // Users registered to sipagent (client:NAME targets) are always allowed:
 // a call to one goes to a phone of this server's own users, listed in

@@ -183,6 +183,11 @@ func (t Target) validateClient() error {
 	if t.URI.Scheme != "" || t.URI.Host != "" || t.Transport != "" || t.Secure || t.Region != "" || t.Edge != "" || len(t.Headers) > 0 {
 		return fmt.Errorf("client %q: a URI, transport, hints or headers do not apply to a registered user", t.Client)
 	}
+	if t.Username != "" || t.Password != "" {
+		// They would answer the challenge of whoever registered as
+		// that user.
+		return fmt.Errorf("client %q: credentials are for SIP targets, not registered users", t.Client)
+	}
 	return nil
 }
 
