@@ -79,7 +79,7 @@ func TestBridgeToTLSTarget(t *testing.T) {
 		"KINDLG method=ACK via=route",
 		"KINDLG method=BYE via=route",
 	} {
-		if k.Count(marker) == 0 {
+		if k.WaitCount(marker, 1, 5*time.Second) == 0 {
 			t.Errorf("kamailio never logged %q\n%s", marker, k.Logs())
 		}
 	}

@@ -80,9 +80,7 @@ func TestRegisterOverTLS(t *testing.T) {
 	saved := k.Count("KSAVED")
 	k.Restart(t)
 	k.WaitContacts(t, "agent", 1, 10*time.Second)
-	if k.Count("KSAVED") <= saved {
-		t.Errorf("no new registration after the restart\n%s", k.Logs())
-	}
+	waitCount(t, k, "KSAVED", saved+1, 5*time.Second) // its log line may come after the table has it
 
 	saved = k.Count("KSAVED")
 	if err := srv.Close(); err != nil {
@@ -103,8 +101,8 @@ func TestRegisterTLSUntrusted(t *testing.T) {
 		ca   bool   // trust kamailio's CA
 		want string // in the status error
 	}{
-		{"unknown authority", "localhost", false, "certificate signed by unknown authority"},
-		{"name mismatch", "127.0.0.1", true, "127.0.0.1"},
+		{"unknown authority", "localhost", false, "not trusted: x509: certificate signed by unknown authority"},
+		{"name mismatch", "127.0.0.1", true, "not trusted: x509: cannot validate certificate for 127.0.0.1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
