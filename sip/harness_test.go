@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"net"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -16,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sipagent/sipagent/sip/siptest"
 
 	"github.com/sipagent/sipagent/agent"
 	"github.com/sipagent/sipagent/media"
@@ -79,41 +80,8 @@ func startServer(t *testing.T, agents map[string]agent.Agent, opts ...serverOpt)
 	return srv
 }
 
-func testLogger(t *testing.T) *slog.Logger {
-	level := slog.LevelWarn
-	if os.Getenv("SIPAGENT_TEST_LOG") != "" {
-		level = slog.LevelDebug
-	}
-	w := &testWriter{t: t}
-	// Registered before the server's Close, so it runs after it (cleanups
-	// run last-in first-out): what Close logs is kept, and stray records
-	// from goroutines sipgo does not wait for are dropped instead of
-	// reaching a finished test.
-	t.Cleanup(w.stop)
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
-}
-
-// testWriter sends log lines to the test log until the test ends.
-type testWriter struct {
-	mu   sync.Mutex
-	t    *testing.T
-	done bool
-}
-
-func (w *testWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if !w.done {
-		w.t.Log(string(bytes.TrimRight(p, "\n")))
-	}
-	return len(p), nil
-}
-
-func (w *testWriter) stop() {
-	w.mu.Lock()
-	w.done = true
-	w.mu.Unlock()
-}
+// testLogger sends log records to the test log (siptest.Logger).
+func testLogger(t *testing.T) *slog.Logger { return siptest.Logger(t, slog.LevelWarn) }
 
 // waitIdle waits until the server has no calls left, and checks that
 // they left no RTP port behind.
@@ -127,77 +95,21 @@ func waitIdle(t *testing.T, srv *sip.Server) {
 	}
 }
 
-// eventually checks cond every 10 ms until it holds or d has passed, and
-// reports whether it held: for state sipagent or a peer reaches with no
-// event to wait on (a registration, a location table).
-func eventually(d time.Duration, cond func() bool) bool {
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	deadline := time.NewTimer(d)
-	defer deadline.Stop()
-	for !cond() {
-		select {
-		case <-tick.C:
-		case <-deadline.C:
-			return cond()
-		}
-	}
-	return true
-}
+// eventually is siptest.Eventually.
+func eventually(d time.Duration, cond func() bool) bool { return siptest.Eventually(d, cond) }
 
-// freePortOn returns a port on host the OS considers free for network.
-func freePortOn(t *testing.T, network, host string) int {
-	t.Helper()
-	switch network {
-	case "udp":
-		c, err := net.ListenPacket("udp", net.JoinHostPort(host, "0"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer func() { _ = c.Close() }()
-		return c.LocalAddr().(*net.UDPAddr).Port
-	default:
-		l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer func() { _ = l.Close() }()
-		return l.Addr().(*net.TCPAddr).Port
-	}
-}
+// freePortOn is siptest.FreePort.
+func freePortOn(t *testing.T, network, host string) int { return siptest.FreePort(t, network, host) }
 
 // freeEvenPortPair returns an even UDP port whose successor is free too,
 // for sipp's media (RTP + RTCP).
 func freeEvenPortPair(t *testing.T) int { return freeEvenPortPairOn(t, "127.0.0.1") }
 
 // freeEvenPortPairOn is freeEvenPortPair on host.
-func freeEvenPortPairOn(t *testing.T, host string) int {
-	t.Helper()
-	return freeEvenPortsOn(t, host, 2)
-}
+func freeEvenPortPairOn(t *testing.T, host string) int { return siptest.FreeEvenPorts(t, host, 2) }
 
-// freeEvenPortsOn returns the first of n ports, starting even, that the
-// OS just had free on host.
-func freeEvenPortsOn(t *testing.T, host string, n int) int {
-	t.Helper()
-	for range 100 {
-		p := freePortOn(t, "udp", host) &^ 1
-		ok := p+n-1 <= 65535
-		for i := 0; ok && i < n; i++ {
-			c, err := net.ListenPacket("udp", net.JoinHostPort(host, strconv.Itoa(p+i)))
-			if err != nil {
-				ok = false
-				break
-			}
-			_ = c.Close()
-		}
-		if ok {
-			return p
-		}
-	}
-	t.Fatalf("no %d free ports in a row", n)
-	return 0
-}
+// freeEvenPortsOn is siptest.FreeEvenPorts.
+func freeEvenPortsOn(t *testing.T, host string, n int) int { return siptest.FreeEvenPorts(t, host, n) }
 
 // sippRun is one sipp caller run.
 type sippRun struct {

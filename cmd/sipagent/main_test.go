@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sipagent/sipagent/sip/siptest"
 )
 
 // These tests run the real binary: what a user types is what is tested.
@@ -224,15 +226,7 @@ func optionsRequest(transport, addr, local string) string {
 		"CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
 }
 
-func freeUDPPort(t *testing.T) int {
-	t.Helper()
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = c.Close() }()
-	return c.LocalAddr().(*net.UDPAddr).Port
-}
+func freeUDPPort(t *testing.T) int { return siptest.FreePort(t, "udp", "127.0.0.1") }
 
 // --pprof refuses anything but a loopback address: profiles are for the
 // operator, not for whoever can reach the SIP port.

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -17,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sipagent/sipagent/sip/siptest"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/sipagent/sipagent/media"
@@ -271,20 +272,8 @@ log: {format: json}
 	}
 }
 
-// eventually checks cond every 20 ms until it holds or d has passed, and
-// reports whether it held.
-func eventually(d time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(d)
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			return false
-		}
-		<-tick.C
-	}
-	return true
-}
+// eventually is siptest.Eventually.
+func eventually(d time.Duration, cond func() bool) bool { return siptest.Eventually(d, cond) }
 
 // httpStatus returns the status code of GET url, 0 if there was none.
 func httpStatus(url string) int {
@@ -358,24 +347,7 @@ func sippCmd(ctx context.Context, t *testing.T, scenario, addr, dir string, call
 
 // freeEvenUDPPair returns an even UDP port whose successor is free too,
 // for sipp's media (RTP + RTCP).
-func freeEvenUDPPair(t *testing.T) int {
-	t.Helper()
-	for range 100 {
-		p := freeUDPPort(t) &^ 1
-		a, err := net.ListenPacket("udp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
-		if err != nil {
-			continue
-		}
-		b, err := net.ListenPacket("udp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p+1)))
-		_ = a.Close()
-		if err == nil {
-			_ = b.Close()
-			return p
-		}
-	}
-	t.Fatal("no two free UDP ports in a row")
-	return 0
-}
+func freeEvenUDPPair(t *testing.T) int { return siptest.FreeEvenPorts(t, "127.0.0.1", 2) }
 
 // writeToneWAV writes 2 s of a 440 Hz tone as an 8 kHz mu-law WAV
 // (format 7), the form sipp's rtp_stream plays.

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -19,6 +18,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sipagent/sipagent/sip/siptest"
 
 	"github.com/sipagent/sipagent/agent"
 	"github.com/sipagent/sipagent/media"
@@ -291,54 +292,14 @@ func (r *sippRun) wait(ctx context.Context, t *testing.T, what string) {
 	}
 }
 
-func freeUDPPort(t *testing.T) int {
-	t.Helper()
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = c.Close() }()
-	return c.LocalAddr().(*net.UDPAddr).Port
-}
+func freeUDPPort(t *testing.T) int { return siptest.FreePort(t, "udp", "127.0.0.1") }
 
 // freeEvenPortPair returns an even UDP port whose successor is free too,
 // for sipp's RTP and RTCP.
-func freeEvenPortPair(t *testing.T) int {
-	t.Helper()
-	for range 100 {
-		p := freeUDPPort(t) &^ 1
-		ok := true
-		for _, port := range []int{p, p + 1} {
-			c, err := net.ListenPacket("udp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-			if err != nil {
-				ok = false
-				break
-			}
-			_ = c.Close()
-		}
-		if ok {
-			return p
-		}
-	}
-	t.Fatal("no two free ports in a row")
-	return 0
-}
+func freeEvenPortPair(t *testing.T) int { return siptest.FreeEvenPorts(t, "127.0.0.1", 2) }
 
-// eventually checks cond every 10 ms until it holds or d has passed.
-func eventually(d time.Duration, cond func() bool) bool {
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	deadline := time.NewTimer(d)
-	defer deadline.Stop()
-	for !cond() {
-		select {
-		case <-tick.C:
-		case <-deadline.C:
-			return cond()
-		}
-	}
-	return true
-}
+// eventually is siptest.Eventually.
+func eventually(d time.Duration, cond func() bool) bool { return siptest.Eventually(d, cond) }
 
 // apiClient calls the API over HTTP with the test credentials.
 type apiClient struct {
@@ -380,36 +341,5 @@ func withTestLogger(t *testing.T) testOpt {
 	return func(c *Config) { c.Logger = testLogger(t) }
 }
 
-// testLogger sends log lines to the test log until the test ends;
-// records from goroutines that outlive it are dropped. Set
-// SIPAGENT_TEST_LOG for debug lines.
-func testLogger(t *testing.T) *slog.Logger {
-	level := slog.LevelInfo
-	if os.Getenv("SIPAGENT_TEST_LOG") != "" {
-		level = slog.LevelDebug
-	}
-	w := &testWriter{t: t}
-	t.Cleanup(w.stop)
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
-}
-
-type testWriter struct {
-	mu   sync.Mutex
-	t    *testing.T
-	done bool
-}
-
-func (w *testWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if !w.done {
-		w.t.Log(string(bytes.TrimRight(p, "\n")))
-	}
-	return len(p), nil
-}
-
-func (w *testWriter) stop() {
-	w.mu.Lock()
-	w.done = true
-	w.mu.Unlock()
-}
+// testLogger sends log records to the test log (siptest.Logger).
+func testLogger(t *testing.T) *slog.Logger { return siptest.Logger(t, slog.LevelInfo) }
