@@ -11,7 +11,7 @@ import (
 	"github.com/sipagent/sipagent/media"
 	"github.com/sipagent/sipagent/sip"
 	"github.com/sipagent/sipagent/sip/digest"
-	"github.com/sipagent/sipagent/sip/tlstest"
+	"github.com/sipagent/sipagent/sip/siptest"
 )
 
 // baresip as a softphone with credentials: it calls sipagent answering
@@ -45,7 +45,7 @@ func TestBaresipCallsWithDigest(t *testing.T) {
 				Mic:     testSignal(),
 			}
 			if transport == "tls" {
-				pki := tlstest.New(t, []string{"localhost"}, []net.IP{net.IPv4(127, 0, 0, 1)})
+				pki := siptest.NewPKI(t, []string{"localhost"}, []net.IP{net.IPv4(127, 0, 0, 1)})
 				opts = append(opts, withTLS(pki))
 				pc.CAFile = pki.CAFile
 			}

@@ -5,14 +5,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sipagent/sipagent/sip/tlstest"
+	"github.com/sipagent/sipagent/sip/siptest"
 )
 
 // baresip registers to sipagent over TLS with digest, and sipagent
 // calls it back over that connection: the agent's audio reaches it.
 func TestBaresipRegistersOverTLS(t *testing.T) {
 	ctx := baresipContext(t)
-	pki := tlstest.New(t, []string{"localhost"}, []net.IP{net.IPv4(127, 0, 0, 1)})
+	pki := siptest.NewPKI(t, []string{"localhost"}, []net.IP{net.IPv4(127, 0, 0, 1)})
 	srv := startServer(t, nil, withAlice(), withTLS(pki))
 	ph := startBaresip(t, ctx, phoneConfig{
 		AOR:     "sip:alice@" + srv.Addr("tls").String() + ";transport=tls",

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sipagent/sipagent/sip/tlstest"
+	"github.com/sipagent/sipagent/sip/siptest"
 
 	"github.com/sipagent/sipagent/agent"
 	"github.com/sipagent/sipagent/sip"
@@ -56,7 +56,7 @@ func TestBridgeToTLSTarget(t *testing.T) {
 	})
 	srv := startServer(t, map[string]agent.Agent{"xfer": xfer},
 		withTransfer(t, "sip:agent@localhost"),
-		withTLS(tlstest.New(t, []string{"sipagent.test"}, []net.IP{net.IPv4(127, 0, 0, 1)})),
+		withTLS(siptest.NewPKI(t, []string{"sipagent.test"}, []net.IP{net.IPv4(127, 0, 0, 1)})),
 		func(c *sip.Config) { c.TLS.RootCAs = k.opts.TLS.CAPool })
 	if out, err := runSipp(t, srv, sippRun{Scenario: "uac_wait_bye.xml", User: "xfer"}); err != nil {
 		t.Fatalf("caller: %v\n%s\n%s", err, out, k.Logs())

@@ -19,7 +19,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sipagent/sipagent/sip/tlstest"
+	"github.com/sipagent/sipagent/sip/siptest"
 
 	siplib "github.com/emiago/sipgo/sip"
 	"github.com/icholy/digest"
@@ -64,7 +64,7 @@ type kamailioOpts struct {
 	// TLS makes kamailio listen on tls:127.0.0.1:TLSPort too, presenting
 	// this PKI's leaf certificate. It asks clients for no certificate,
 	// and does not verify the certificates of peers it connects to.
-	TLS *tlstest.PKI
+	TLS *siptest.PKI
 }
 
 // kamailio is one kamailio instance, listening on UDP and TCP
@@ -219,7 +219,7 @@ func (k *kamailio) tlsCfg() string { return filepath.Join(k.dir, "tls.cfg") }
 // connections kamailio opens itself (to a registered TLS contact whose
 // connection has gone). Neither verifies the peer's certificate: SIP
 // clients rarely have one, and kamailio checks only the issuer anyway.
-func kamTLSCfg(p *tlstest.PKI) string {
+func kamTLSCfg(p *siptest.PKI) string {
 	return fmt.Sprintf(`[server:default]
 method = TLSv1.2+
 verify_certificate = no
@@ -1035,7 +1035,7 @@ func TestKamailioRegistrarRules(t *testing.T) {
 // the registration's own connection and, for a contact elsewhere, over a
 // connection kamailio opens, and the same port after a restart.
 func TestKamailioTLSHarness(t *testing.T) {
-	pki := tlstest.New(t, []string{"localhost"}, []net.IP{net.IPv4(127, 0, 0, 1)})
+	pki := siptest.NewPKI(t, []string{"localhost"}, []net.IP{net.IPv4(127, 0, 0, 1)})
 	k := startKamailio(t, kamailioOpts{TLS: pki})
 	if k.TLSPort == 0 || k.TLSPort == k.Port {
 		t.Fatalf("TLS port %d, SIP port %d", k.TLSPort, k.Port)

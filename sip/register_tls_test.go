@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sipagent/sipagent/sip/tlstest"
+	"github.com/sipagent/sipagent/sip/siptest"
 
 	"github.com/sipagent/sipagent/agent"
 	"github.com/sipagent/sipagent/sip"
@@ -24,7 +24,7 @@ import (
 // only "localhost", so that a client checking it against 127.0.0.1 fails.
 func tlsKamailio(t *testing.T, o kamailioOpts) *kamailio {
 	t.Helper()
-	o.TLS = tlstest.New(t, []string{"localhost"}, nil)
+	o.TLS = siptest.NewPKI(t, []string{"localhost"}, nil)
 	return startKamailio(t, o)
 }
 
@@ -33,7 +33,7 @@ func tlsKamailio(t *testing.T, o kamailioOpts) *kamailio {
 // host, trusting roots.
 func regServerTLS(t *testing.T, k *kamailio, host string, roots *x509.CertPool, acct sip.Account) *sip.Server {
 	t.Helper()
-	own := tlstest.New(t, []string{"sipagent.test"}, []net.IP{net.IPv4(127, 0, 0, 1)})
+	own := siptest.NewPKI(t, []string{"sipagent.test"}, []net.IP{net.IPv4(127, 0, 0, 1)})
 	proxy := mustURI(t, "sip:"+net.JoinHostPort(host, strconv.Itoa(k.TLSPort)))
 	acct.Proxy, acct.Transport = &proxy, "tls"
 	return regServer(t, k, acct, func(c *sip.Config) {
@@ -107,7 +107,7 @@ func TestRegisterTLSUntrusted(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			k := tlsKamailio(t, kamailioOpts{User: "agent", Password: "pw"})
-			roots := tlstest.New(t, []string{"localhost"}, nil).CAPool // another CA
+			roots := siptest.NewPKI(t, []string{"localhost"}, nil).CAPool // another CA
 			if tt.ca {
 				roots = k.opts.TLS.CAPool
 			}

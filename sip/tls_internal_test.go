@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sipagent/sipagent/sip/tlstest"
+	"github.com/sipagent/sipagent/sip/siptest"
 )
 
 // A client that connects and never starts its handshake is cut off
@@ -22,7 +22,7 @@ func TestTLSListenerHandshakeTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	const timeout = 200 * time.Millisecond
-	tl := tlsListener{Listener: ln, conf: serverTLS(tlstest.New(t, []string{"localhost"}, nil).ServerConfig()), timeout: timeout}
+	tl := tlsListener{Listener: ln, conf: serverTLS(siptest.NewPKI(t, []string{"localhost"}, nil).ServerConfig()), timeout: timeout}
 	defer func() { _ = tl.Close() }()
 
 	silent, err := net.Dial("tcp", ln.Addr().String())

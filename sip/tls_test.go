@@ -11,12 +11,12 @@ import (
 	"time"
 
 	"github.com/sipagent/sipagent/sip"
-	"github.com/sipagent/sipagent/sip/tlstest"
+	"github.com/sipagent/sipagent/sip/siptest"
 )
 
 // withTLS adds a TLS listener on loopback serving pki's certificate, and
 // trusts pki's CA for connections sipagent opens.
-func withTLS(pki *tlstest.PKI) serverOpt {
+func withTLS(pki *siptest.PKI) serverOpt {
 	return func(c *sip.Config) {
 		c.Listeners = append(c.Listeners, sip.Listener{Transport: "tls", Addr: "127.0.0.1:0"})
 		c.TLS = &tls.Config{Certificates: []tls.Certificate{pki.Cert}, RootCAs: pki.CAPool}
@@ -27,7 +27,7 @@ func withTLS(pki *tlstest.PKI) serverOpt {
 // peer's address; sipagent must not send a request for a TLS target at
 // that address over it, since no certificate was checked on it.
 func TestTLSTargetNotSentOverUnverifiedConnection(t *testing.T) {
-	pki := tlstest.New(t, []string{"localhost"}, []net.IP{net.IPv4(127, 0, 0, 1)})
+	pki := siptest.NewPKI(t, []string{"localhost"}, []net.IP{net.IPv4(127, 0, 0, 1)})
 	srv := startServer(t, nil, withTLS(pki))
 	port := freePortOn(t, "tcp", "127.0.0.1")
 	d := &net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port}}

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sipagent/sipagent/sip/tlstest"
+	"github.com/sipagent/sipagent/sip/siptest"
 )
 
 // optionsTLS sends OPTIONS over a new TLS connection to addr and returns
@@ -45,7 +45,7 @@ func optionsTLS(t *testing.T, addr string) (answer, served string) {
 func TestServeTLS(t *testing.T) {
 	dir := t.TempDir()
 	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	tlstest.New(t, []string{"first"}, nil).Install(t, certFile, keyFile)
+	siptest.NewPKI(t, []string{"first"}, nil).Install(t, certFile, keyFile)
 	port := freeTCPPort(t)
 	cfg := fmt.Sprintf(`
 sip:
@@ -93,7 +93,7 @@ peers: [{name: l, addresses: [127.0.0.1]}]
 		t.Errorf("OPTIONS over TLS: %q from a certificate named %q", status, served)
 	}
 
-	tlstest.New(t, []string{"renewed"}, nil).Install(t, certFile, keyFile)
+	siptest.NewPKI(t, []string{"renewed"}, nil).Install(t, certFile, keyFile)
 	if status, served := optionsTLS(t, addr); !strings.HasPrefix(status, "SIP/2.0 200") || served != "renewed" {
 		t.Errorf("after renewal: %q from a certificate named %q", status, served)
 	}

@@ -1,5 +1,6 @@
 // Package siptest holds what tests of sipagent's SIP server share
-// across packages.
+// across packages: a test logger, free ports, polling for a condition,
+// and throwaway certificates for SIP over TLS.
 package siptest
 
 import (

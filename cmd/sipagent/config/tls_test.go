@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sipagent/sipagent/sip/tlstest"
+	"github.com/sipagent/sipagent/sip/siptest"
 )
 
 func servedName(t *testing.T, conf *tls.Config) string {
@@ -29,7 +29,7 @@ func servedName(t *testing.T, conf *tls.Config) string {
 // configuration validates, and a renewed certificate is served without a
 // restart.
 func TestTLSConfig(t *testing.T) {
-	first := tlstest.New(t, []string{"old.example"}, nil)
+	first := siptest.NewPKI(t, []string{"old.example"}, nil)
 	certFile, keyFile := first.CertFile, first.KeyFile
 	doc := `
 sip:
@@ -60,7 +60,7 @@ accounts:
 	}
 
 	// Renewal: new files in place.
-	tlstest.New(t, []string{"new.example"}, nil).Install(t, certFile, keyFile)
+	siptest.NewPKI(t, []string{"new.example"}, nil).Install(t, certFile, keyFile)
 	if got := servedName(t, conf); got != "new.example" {
 		t.Errorf("after renewal serves %q, want new.example", got)
 	}

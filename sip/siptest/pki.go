@@ -1,8 +1,8 @@
-// Package tlstest makes throwaway certificates for tests of SIP over
-// TLS: a certificate authority and one certificate it signed, as PEM
-// files for real peers (kamailio, baresip, the sipagent binary) and as
-// values for Go peers.
-package tlstest
+package siptest
+
+// Throwaway certificates for tests of SIP over TLS: a certificate
+// authority and one certificate it signed, as PEM files for real peers
+// (kamailio, baresip, the sipagent binary) and as values for Go peers.
 
 import (
 	"crypto/ecdsa"
@@ -30,11 +30,11 @@ type PKI struct {
 	Cert   tls.Certificate // the leaf with its key
 }
 
-// New makes a self-signed ECDSA P-256 CA and a leaf for dnsNames and
+// NewPKI makes a self-signed ECDSA P-256 CA and a leaf for dnsNames and
 // ips, usable as server and as client certificate, valid from an hour
 // ago (clock skew between processes) for a day. The PEM files are in
 // t.TempDir().
-func New(t testing.TB, dnsNames []string, ips []net.IP) *PKI {
+func NewPKI(t testing.TB, dnsNames []string, ips []net.IP) *PKI {
 	t.Helper()
 	now := time.Now()
 	caKey := newKey(t)
