@@ -71,6 +71,12 @@ type Call struct {
 	done chan struct{} // closed by teardown
 
 	teardownOnce sync.Once
+
+	// rtpCounted is the part of the session's counters already in the
+	// server's totals; rtpDone is set by the final count (countRTP).
+	rtpMu      sync.Mutex
+	rtpCounted media.Stats
+	rtpDone    bool
 }
 
 var _ agent.Call = (*Call)(nil)
@@ -246,8 +252,8 @@ func (c *Call) teardown(sendBye bool, reason string) {
 		c.srv.cfg.Ports.Release(c.rtpPort)
 		c.srv.calls.remove(c.id)
 		_ = c.dlg.Close()
-		st := c.sess.Stats()
-		c.srv.stats.callEnded(reason, c.answered.Load(), st)
+		st := c.countRTP(true)
+		c.srv.stats.callEnded(reason, c.answered.Load())
 		c.log.Info("call ended", "reason", reason, "duration", time.Since(c.start).Round(time.Millisecond),
 			"rtp_in", st.PacketsIn, "rtp_out", st.PacketsOut, "rtp_lost", st.Lost)
 	})

@@ -88,7 +88,8 @@ type Stats struct {
 	Calls       [callOutcomes]uint64
 	ActiveCalls int // calls in setup or in progress now
 
-	// RTP totals of ended calls, from their media sessions (media.Stats).
+	// RTP totals from the calls' media sessions (media.Stats): ended
+	// calls, and what the active ones have counted so far.
 	RTPPacketsIn  uint64
 	RTPPacketsOut uint64
 	RTPLost       uint64 // audio packets never played
@@ -99,8 +100,9 @@ type Stats struct {
 	AgentErrors uint64
 }
 
-// serverStats are the counters behind Stats: atomics a call adds to once,
-// as it ends, so counting costs no lock and no allocation.
+// serverStats are the counters behind Stats: atomics, so that counting
+// costs no lock and no allocation. A call is counted once, as it ends;
+// its RTP is added as it flows, at each Stats and at the end (countRTP).
 type serverStats struct {
 	calls       [callOutcomes]atomic.Uint64
 	packetsIn   atomic.Uint64
@@ -110,13 +112,20 @@ type serverStats struct {
 	agentErrors atomic.Uint64
 }
 
-// callEnded counts a call torn down for reason, with its media's counters.
-func (st *serverStats) callEnded(reason string, answered bool, m media.Stats) {
+// callEnded counts a call torn down for reason.
+func (st *serverStats) callEnded(reason string, answered bool) {
 	st.calls[callOutcome(reason, answered)].Add(1)
-	st.packetsIn.Add(m.PacketsIn)
-	st.packetsOut.Add(m.PacketsOut)
-	st.lost.Add(m.Lost)
-	st.jitterDrops.Add(m.JitterDrops)
+}
+
+// addRTP adds what a session counted between prev and cur. A counter
+// that went back (a jitter buffer replaced on a codec change) adds
+// nothing, so the totals never fall.
+func (st *serverStats) addRTP(cur, prev media.Stats) {
+	growth := func(c, p uint64) uint64 { return max(c, p) - p }
+	st.packetsIn.Add(growth(cur.PacketsIn, prev.PacketsIn))
+	st.packetsOut.Add(growth(cur.PacketsOut, prev.PacketsOut))
+	st.lost.Add(growth(cur.Lost, prev.Lost))
+	st.jitterDrops.Add(growth(cur.JitterDrops, prev.JitterDrops))
 }
 
 // rejected counts an INVITE refused in setup, before it became a Call.
@@ -127,7 +136,11 @@ func (st *serverStats) agentFailed() { st.agentErrors.Add(1) }
 
 // Stats returns a snapshot of the server's counters. Each counter is read
 // on its own, so a call ending meanwhile may show in some and not others.
+// The RTP of active calls is counted up to now first.
 func (s *Server) Stats() Stats {
+	for _, c := range s.calls.all() {
+		c.countRTP(false)
+	}
 	st := Stats{
 		ActiveCalls:   s.ActiveCalls(),
 		RTPPacketsIn:  s.stats.packetsIn.Load(),
@@ -154,3 +167,19 @@ func (s *Server) Ready() bool {
 // Transferrer returns the Transferrer the server was configured with, or
 // nil: for a status endpoint that reports what it has counted.
 func (s *Server) Transferrer() Transferrer { return s.cfg.Transferrer }
+
+// countRTP adds to the server's totals what the call's media session has
+// counted since the last time, and returns the session's counters. After
+// the final count (at teardown) it adds nothing more. The counters are
+// read under rtpMu, so two counts in a row never see them go back.
+func (c *Call) countRTP(final bool) media.Stats {
+	c.rtpMu.Lock()
+	defer c.rtpMu.Unlock()
+	st := c.sess.Stats()
+	if c.rtpDone {
+		return st
+	}
+	c.srv.stats.addRTP(st, c.rtpCounted)
+	c.rtpCounted, c.rtpDone = st, final
+	return st
+}

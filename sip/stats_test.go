@@ -102,3 +102,35 @@ func TestStatsReadyAndShutdown(t *testing.T) {
 		t.Errorf("calls %v, active %d; want 1 shutdown, 0 active", st.Calls, st.ActiveCalls)
 	}
 }
+
+// RTP is counted while a call runs, not only when it ends, and the call's
+// packets are counted once: the mid-call counts and the final one add up
+// to what sipp sent.
+func TestStatsCountRTPLive(t *testing.T) {
+	t.Parallel()
+	rec := newRecorder()
+	srv := startServer(t, map[string]agent.Agent{"rec": rec})
+	dir := t.TempDir()
+	writeUlawWAV(t, filepath.Join(dir, "audio.wav"), testSignal())
+	sipp := sippAsync(t, srv, sippRun{Scenario: "uac_stream.xml", User: "rec", Dir: dir})
+	rec.waitStarted(t)
+	var mid uint64
+	if !eventually(5*time.Second, func() bool {
+		st := srv.Stats()
+		mid = st.RTPPacketsIn
+		return st.ActiveCalls == 1 && mid >= 10
+	}) {
+		t.Fatalf("RTP in while the call runs: %d packets, want 10 or more", mid)
+	}
+	if r := <-sipp; r.err != nil {
+		t.Fatalf("sipp: %v\n%s", r.err, r.out)
+	}
+	waitIdle(t, srv)
+	final := srv.Stats().RTPPacketsIn
+	t.Logf("RTP in: %d mid-call, %d at the end", mid, final)
+	// sipp streams 2 s: 100 packets. Counting the mid-call packets twice
+	// would make it 110 or more.
+	if final < mid || final < 95 || final > 105 {
+		t.Errorf("RTP in at the end %d (mid-call %d), want about 100, each packet once", final, mid)
+	}
+}

@@ -67,16 +67,16 @@ sipagent_calls_total{outcome="shutdown"} 0
 # HELP sipagent_calls_active Calls in setup or in progress.
 # TYPE sipagent_calls_active gauge
 sipagent_calls_active 2
-# HELP sipagent_rtp_packets_received_total RTP packets received in ended calls.
+# HELP sipagent_rtp_packets_received_total RTP packets received, counted up to each scrape.
 # TYPE sipagent_rtp_packets_received_total counter
 sipagent_rtp_packets_received_total 1000
-# HELP sipagent_rtp_packets_sent_total RTP packets sent in ended calls.
+# HELP sipagent_rtp_packets_sent_total RTP packets sent, counted up to each scrape.
 # TYPE sipagent_rtp_packets_sent_total counter
 sipagent_rtp_packets_sent_total 1200
-# HELP sipagent_rtp_packets_lost_total Audio packets of ended calls never played: lost, concealed or skipped.
+# HELP sipagent_rtp_packets_lost_total Audio packets never played: lost, concealed or skipped.
 # TYPE sipagent_rtp_packets_lost_total counter
 sipagent_rtp_packets_lost_total 3
-# HELP sipagent_jitter_buffer_drops_total Audio packets of ended calls the jitter buffer threw away.
+# HELP sipagent_jitter_buffer_drops_total Audio packets the jitter buffer threw away.
 # TYPE sipagent_jitter_buffer_drops_total counter
 sipagent_jitter_buffer_drops_total 4
 # HELP sipagent_agent_errors_total Agents that failed, while their call ran or after it ended.
