@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/sipagent/sipagent/sip"
@@ -32,7 +33,11 @@ type CallResource struct {
 	created time.Time // for sorting
 }
 
-// CallPage is the list of calls. The API shows every call on one page.
+// CallPage is one page of the list of calls, newest first, as Twilio
+// pages it: PageSize calls (default 50, at most 1000) from page Page
+// (from 0), with the URIs of the first, next and previous pages. The
+// calls are those live at the request: a call that starts or ends
+// between two requests moves the later pages by one.
 type CallPage struct {
 	Calls           []CallResource `json:"calls"`
 	Page            int            `json:"page"`
@@ -120,29 +125,75 @@ func (a *API) list(w http.ResponseWriter, r *http.Request) {
 		writeError(w, badRequest(codeCallsResource, "Status %q: want one of %v", status, statuses))
 		return
 	}
+	size, e := queryInt(q, "PageSize", defaultPageSize, 1, maxPageSize)
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	page, e := queryInt(q, "Page", 0, 0, maxPage)
+	if e != nil {
+		writeError(w, e)
+		return
+	}
 	calls := make([]CallResource, 0)
 	for _, c := range a.snapshot() {
 		if (status == "" || c.Status == status) && (to == "" || c.To == to) && (from == "" || c.From == from) {
 			calls = append(calls, c)
 		}
 	}
-	filter := url.Values{}
+	start := min(page*size, len(calls))
+	end := min(start+size, len(calls))
+	p := CallPage{
+		Calls:        calls[start:end],
+		Page:         page,
+		PageSize:     size,
+		Start:        page * size,
+		End:          max(page*size+end-start-1, page*size),
+		URI:          a.pageURI(q, size, page),
+		FirstPageURI: a.pageURI(q, size, 0),
+	}
+	if end < len(calls) {
+		next := a.pageURI(q, size, page+1)
+		p.NextPageURI = &next
+	}
+	if page > 0 {
+		prev := a.pageURI(q, size, page-1)
+		p.PreviousPageURI = &prev
+	}
+	writeJSON(w, http.StatusOK, p)
+}
+
+// Paging limits, Twilio's: 50 calls a page unless asked, 1000 at most.
+const (
+	defaultPageSize = 50
+	maxPageSize     = 1000
+	maxPage         = 1 << 20 // bounds Page*PageSize
+)
+
+// pageURI is the URI of one page of the list, with q's filters.
+func (a *API) pageURI(q url.Values, size, page int) string {
+	v := url.Values{}
 	for _, k := range []string{"Status", "To", "From"} {
-		if v := q.Get(k); v != "" {
-			filter.Set(k, v)
+		if s := q.Get(k); s != "" {
+			v.Set(k, s)
 		}
 	}
-	uri := a.callsURI() + ".json"
-	if len(filter) > 0 {
-		uri += "?" + filter.Encode()
+	v.Set("PageSize", strconv.Itoa(size))
+	v.Set("Page", strconv.Itoa(page))
+	return a.callsURI() + ".json?" + v.Encode()
+}
+
+// queryInt reads the whole number q[name] within lo..hi, or def if absent.
+func queryInt(q url.Values, name string, def, lo, hi int) (int, *Error) {
+	s, ok := q[name]
+	if !ok {
+		return def, nil
 	}
-	writeJSON(w, http.StatusOK, CallPage{
-		Calls:        calls,
-		PageSize:     len(calls),
-		End:          max(len(calls)-1, 0),
-		URI:          uri,
-		FirstPageURI: uri,
-	})
+	n, err := strconv.Atoi(s[0])
+	if err != nil || n < lo || n > hi {
+		return 0, badRequest(codeCallsResource, "%s %q: want a whole number from %d to %d", name, s[0], lo, hi)
+	}
+	return n, nil
 }
 
 // fetch serves GET Calls/{CallSid}.json.

@@ -1,7 +1,10 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -18,12 +21,12 @@ func TestListAndFetch(t *testing.T) {
 	if len(page.Calls) != 2 || page.Calls[0].Sid != newer.st.Sid || page.Calls[1].Sid != older.st.Sid {
 		t.Fatalf("calls %+v, want newest first", page.Calls)
 	}
-	if page.Page != 0 || page.PageSize != 2 || page.End != 1 || page.URI != callsPath+".json" || page.NextPageURI != nil {
+	if page.Page != 0 || page.PageSize != 50 || page.End != 1 || page.URI != callsPath+".json?Page=0&PageSize=50" || page.NextPageURI != nil {
 		t.Errorf("page %+v", page)
 	}
 
 	page = decode[CallPage](t, do(t, h, http.MethodGet, callsPath+".json?Status=in-progress", nil), http.StatusOK)
-	if len(page.Calls) != 1 || page.Calls[0].Sid != older.st.Sid || page.URI != callsPath+".json?Status=in-progress" {
+	if len(page.Calls) != 1 || page.Calls[0].Sid != older.st.Sid || page.URI != callsPath+".json?Page=0&PageSize=50&Status=in-progress" {
 		t.Errorf("in-progress calls: %+v", page)
 	}
 	page = decode[CallPage](t, do(t, h, http.MethodGet, callsPath+".json?Status=completed", nil), http.StatusOK)
@@ -50,4 +53,47 @@ func TestListAndFetch(t *testing.T) {
 	wantError(t, do(t, h, http.MethodGet, callPath("CAunknown"), nil), http.StatusNotFound, codeNotFound)
 	wantError(t, do(t, h, http.MethodGet, callsPath+"/"+older.st.Sid, nil), http.StatusNotFound, codeNotFound)
 	wantError(t, do(t, h, http.MethodGet, callsPath+"/.json", nil), http.StatusNotFound, codeNotFound)
+}
+
+// The list pages as Twilio's does: PageSize calls from Page, newest
+// first, with the next and previous pages' URIs to follow.
+func TestListPages(t *testing.T) {
+	calls := newFakeControl()
+	var sids []string // newest first
+	for i := range 5 {
+		c := calls.add(inboundCall(fmt.Sprintf("call-%d", i), true, testStart.Add(time.Duration(i)*time.Minute)))
+		sids = append([]string{c.st.Sid}, sids...)
+	}
+	h := newTestAPI(t, calls).Handler()
+	var got []string
+	uri := callsPath + ".json?PageSize=2&Status=in-progress"
+	for pages := 0; ; pages++ {
+		if pages > 3 {
+			t.Fatal("the pages never end")
+		}
+		page := decode[CallPage](t, do(t, h, http.MethodGet, uri, nil), http.StatusOK)
+		for _, c := range page.Calls {
+			got = append(got, c.Sid)
+		}
+		if page.Page != pages || page.PageSize != 2 || page.Start != 2*pages || (page.PreviousPageURI != nil) != (pages > 0) {
+			t.Errorf("page %d: %+v", pages, page)
+		}
+		if page.NextPageURI == nil {
+			break
+		}
+		if !strings.Contains(*page.NextPageURI, "Status=in-progress") {
+			t.Errorf("next page %q lost the filter", *page.NextPageURI)
+		}
+		uri = *page.NextPageURI
+	}
+	if !slices.Equal(got, sids) {
+		t.Errorf("calls over the pages %v, want %v", got, sids)
+	}
+	for _, q := range []string{"PageSize=0", "PageSize=1001", "Page=-1", "PageSize=x"} {
+		wantError(t, do(t, h, http.MethodGet, callsPath+".json?"+q, nil), http.StatusBadRequest, codeCallsResource)
+	}
+	past := decode[CallPage](t, do(t, h, http.MethodGet, callsPath+".json?PageSize=2&Page=9", nil), http.StatusOK)
+	if len(past.Calls) != 0 || past.NextPageURI != nil {
+		t.Errorf("a page past the end: %+v", past)
+	}
 }
