@@ -15,8 +15,10 @@
 // registered to sipagent (client:NAME), and runs TwiML once answered.
 //
 // Every request needs HTTP basic auth with the account SID and auth
-// token. The API keeps no call history: calls that have ended are gone
-// from it, and there are no recordings, conferences or status callbacks.
+// token. The list pages as Twilio's does (PageSize, Page). The API keeps
+// no call history: calls that have ended are gone from it, and there are
+// no recordings or conferences. A StatusCallback given with TwiML is the
+// TwiML agent's (ringing, answered, completed).
 // It is not a TwiML runner either; package twiml is, and this package
 // only builds twiml agents and hands them to the SIP server.
 package api
