@@ -251,14 +251,7 @@ func goertzel(pcm []int16, f float64) float64 {
 func TestBridgeTimeLimit(t *testing.T) {
 	uri := sippTarget(t, "uas_answer.xml", "-key", "codec", "0", "-key", "codecname", "PCMU")
 	results := make(chan agent.TransferResult, 1)
-	ag := agent.AgentFunc(func(ctx context.Context, call agent.Call) error {
-		res, err := call.Transfer(ctx, agent.TransferRequest{Target: uri, Mode: "bridge", TimeLimit: time.Second})
-		if err != nil {
-			res.Status = "error: " + err.Error()
-		}
-		results <- res
-		return nil
-	})
+	ag := transferAgentReq(agent.TransferRequest{Target: uri, Mode: "bridge", TimeLimit: time.Second}, results)
 	srv := startServer(t, map[string]agent.Agent{"xfer": ag}, withTransfer(t, "sip:sales@127.0.0.1"))
 	if out, err := runSipp(t, srv, sippRun{Scenario: "uac_wait_bye.xml", User: "xfer"}); err != nil {
 		t.Fatalf("caller: %v\n%s", err, out)

@@ -66,8 +66,13 @@ func transferAgent(target, mode string, results chan<- agent.TransferResult) age
 }
 
 func transferAgentTimeout(target, mode string, timeout time.Duration, results chan<- agent.TransferResult) agent.Agent {
+	return transferAgentReq(agent.TransferRequest{Target: target, Mode: mode, Timeout: timeout}, results)
+}
+
+// transferAgentReq asks for req on every call and reports the result.
+func transferAgentReq(req agent.TransferRequest, results chan<- agent.TransferResult) agent.Agent {
 	return agent.AgentFunc(func(ctx context.Context, call agent.Call) error {
-		res, err := call.Transfer(ctx, agent.TransferRequest{Target: target, Mode: mode, Timeout: timeout})
+		res, err := call.Transfer(ctx, req)
 		if err != nil {
 			res.Status = "error: " + err.Error()
 		}

@@ -45,15 +45,8 @@ func TestBridgeToTLSTarget(t *testing.T) {
 
 	target := "sip:agent@localhost:" + strconv.Itoa(k.TLSPort) + ";transport=tls"
 	results := make(chan agent.TransferResult, 1)
-	xfer := agent.AgentFunc(func(ctx context.Context, call agent.Call) error {
-		// The time limit ends the bridge: both legs get BYE.
-		res, err := call.Transfer(ctx, agent.TransferRequest{Target: target, Mode: "bridge", TimeLimit: time.Second})
-		if err != nil {
-			res.Status = "error: " + err.Error()
-		}
-		results <- res
-		return nil
-	})
+	// The time limit ends the bridge: both legs get BYE.
+	xfer := transferAgentReq(agent.TransferRequest{Target: target, Mode: "bridge", TimeLimit: time.Second}, results)
 	srv := startServer(t, map[string]agent.Agent{"xfer": xfer},
 		withTransfer(t, "sip:agent@localhost"),
 		withTLS(siptest.NewPKI(t, []string{"sipagent.test"}, []net.IP{net.IPv4(127, 0, 0, 1)})),

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -39,19 +38,11 @@ log: {format: json}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	var logs bytes.Buffer
-	cmd := exec.CommandContext(ctx, binPath, "--config", path)
-	cmd.Stderr = &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	bin := startBin(t, ctx, "--config", path)
 	defer func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("sipagent log:\n%s", logs.String())
-		}
-		if strings.Contains(logs.String(), token) {
+		_ = bin.cmd.Process.Kill()
+		_ = bin.wait()
+		if strings.Contains(bin.logs.String(), token) {
 			t.Error("the API token is in the log")
 		}
 	}()

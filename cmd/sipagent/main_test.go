@@ -108,6 +108,50 @@ func TestBadConfigExitsTwoNamingTheKey(t *testing.T) {
 	}
 }
 
+// binProc is the sipagent binary serving in the background for a test.
+type binProc struct {
+	cmd    *exec.Cmd
+	logs   bytes.Buffer // its stderr; read once it has exited
+	exited bool
+}
+
+// startBin starts the binary with args, bounded by ctx. When the test
+// ends the process is killed if it is still running, and its log is
+// shown if the test failed.
+func startBin(t *testing.T, ctx context.Context, args ...string) *binProc {
+	t.Helper()
+	p := &binProc{cmd: exec.CommandContext(ctx, binPath, args...)}
+	p.cmd.Stderr = &p.logs
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if !p.exited {
+			_ = p.cmd.Process.Kill()
+			_ = p.cmd.Wait()
+		}
+		if t.Failed() {
+			t.Logf("sipagent log:\n%s", p.logs.String())
+		}
+	})
+	return p
+}
+
+// signal sends sig to the process.
+func (p *binProc) signal(t *testing.T, sig os.Signal) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// wait waits for the process to exit and returns how it did.
+func (p *binProc) wait() error {
+	err := p.cmd.Wait()
+	p.exited = true
+	return err
+}
+
 // The binary serves, answers OPTIONS, and exits 0 on SIGTERM.
 func TestServeAndStopOnSignal(t *testing.T) {
 	port := freeUDPPort(t)

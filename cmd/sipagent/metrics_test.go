@@ -168,22 +168,7 @@ log: {format: json}
 	writeToneWAV(t, filepath.Join(dir, "audio.wav"))
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	var logs bytes.Buffer
-	cmd := exec.CommandContext(ctx, binPath, "--config", path)
-	cmd.Stderr = &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := false
-	defer func() {
-		if !exited {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-		}
-		if t.Failed() {
-			t.Logf("sipagent log:\n%s", logs.String())
-		}
-	}()
+	bin := startBin(t, ctx, "--config", path)
 	base := fmt.Sprintf("http://127.0.0.1:%d", httpPort)
 	sipAddr := fmt.Sprintf("127.0.0.1:%d", sipPort)
 
@@ -252,9 +237,7 @@ log: {format: json}
 	if !eventually(10*time.Second, func() bool { m, _ := scrape(t, base+"/metrics"); return m["sipagent_calls_active"] == 1 }) {
 		t.Fatal("the silent call did not start")
 	}
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
+	bin.signal(t, syscall.SIGTERM)
 	if !eventually(2*time.Second, func() bool { return httpStatus(base+"/readyz") == http.StatusServiceUnavailable }) {
 		t.Errorf("/readyz still %d while draining", httpStatus(base+"/readyz"))
 	}
@@ -265,9 +248,7 @@ log: {format: json}
 	if err := silent.Wait(); err != nil {
 		t.Errorf("sipp (silent call): %v\n%s", err, lastLines(silentOut.Bytes(), 30))
 	}
-	err := cmd.Wait()
-	exited = true
-	if err != nil {
+	if err := bin.wait(); err != nil {
 		t.Errorf("exit after SIGTERM: %v", err)
 	}
 }

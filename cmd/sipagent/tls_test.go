@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -62,33 +61,17 @@ peers: [{name: l, addresses: [127.0.0.1]}]
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, binPath, "--config", path)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	started := make(chan struct{})
-	var logs strings.Builder
-	readDone := make(chan struct{})
-	go func() {
-		defer close(readDone)
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			if strings.Contains(sc.Text(), "sipagent started") {
-				close(started)
-			}
-			logs.WriteString(sc.Text() + "\n")
-		}
-	}()
-	select {
-	case <-started:
-	case <-ctx.Done():
-		t.Fatal("sipagent did not start")
-	}
+	bin := startBin(t, ctx, "--config", path)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	if !eventually(10*time.Second, func() bool {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			_ = c.Close()
+		}
+		return err == nil
+	}) {
+		t.Fatal("sipagent did not listen on TLS")
+	}
 	if status, served := optionsTLS(t, addr); !strings.HasPrefix(status, "SIP/2.0 200") || served != "first" {
 		t.Errorf("OPTIONS over TLS: %q from a certificate named %q", status, served)
 	}
@@ -98,11 +81,8 @@ peers: [{name: l, addresses: [127.0.0.1]}]
 		t.Errorf("after renewal: %q from a certificate named %q", status, served)
 	}
 
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	<-readDone
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("exit after SIGTERM: %v\n%s", err, logs.String())
+	bin.signal(t, syscall.SIGTERM)
+	if err := bin.wait(); err != nil {
+		t.Fatalf("exit after SIGTERM: %v", err)
 	}
 }
