@@ -3,7 +3,6 @@ package sip_test
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"fmt"
 	"log/slog"
 	"math"
@@ -272,30 +271,8 @@ func testSignal() []int16 {
 	return out
 }
 
-// writeUlawWAV writes pcm as an 8 kHz mu-law WAV (format 7), the form
-// sipp's rtp_stream plays.
-func writeUlawWAV(t *testing.T, path string, pcm []int16) {
-	t.Helper()
-	data := make([]byte, len(pcm))
-	media.PCMU.Encode(data, pcm)
-	var b bytes.Buffer
-	le := binary.LittleEndian
-	b.WriteString("RIFF")
-	_ = binary.Write(&b, le, uint32(4+8+18+8+4+8+len(data)))
-	b.WriteString("WAVEfmt ")
-	_ = binary.Write(&b, le, uint32(18))
-	_ = binary.Write(&b, le, []uint16{7, 1})
-	_ = binary.Write(&b, le, []uint32{8000, 8000})
-	_ = binary.Write(&b, le, []uint16{1, 8, 0})
-	b.WriteString("fact")
-	_ = binary.Write(&b, le, []uint32{4, uint32(len(data))})
-	b.WriteString("data")
-	_ = binary.Write(&b, le, uint32(len(data)))
-	b.Write(data)
-	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
+// writeUlawWAV is siptest.WriteUlawWAV.
+func writeUlawWAV(t *testing.T, path string, pcm []int16) { siptest.WriteUlawWAV(t, path, pcm) }
 
 // bestCorrelation returns the highest normalised cross-correlation of
 // want within got over all lags, and the lag.

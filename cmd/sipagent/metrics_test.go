@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"fmt"
 	"io"
 	"math"
@@ -330,33 +329,15 @@ func sippCmd(ctx context.Context, t *testing.T, scenario, addr, dir string, call
 // for sipp's media (RTP + RTCP).
 func freeEvenUDPPair(t *testing.T) int { return siptest.FreeEvenPorts(t, "127.0.0.1", 2) }
 
-// writeToneWAV writes 2 s of a 440 Hz tone as an 8 kHz mu-law WAV
-// (format 7), the form sipp's rtp_stream plays.
+// writeToneWAV writes 2 s of a 440 Hz tone as the mu-law WAV sipp's
+// rtp_stream plays.
 func writeToneWAV(t *testing.T, path string) {
 	t.Helper()
 	pcm := make([]int16, 2*media.SampleRate)
 	for i := range pcm {
 		pcm[i] = int16(8000 * math.Sin(2*math.Pi*440*float64(i)/media.SampleRate))
 	}
-	data := make([]byte, len(pcm))
-	media.PCMU.Encode(data, pcm)
-	var b bytes.Buffer
-	le := binary.LittleEndian
-	b.WriteString("RIFF")
-	_ = binary.Write(&b, le, uint32(4+8+18+8+4+8+len(data)))
-	b.WriteString("WAVEfmt ")
-	_ = binary.Write(&b, le, uint32(18))
-	_ = binary.Write(&b, le, []uint16{7, 1})       // mu-law, mono
-	_ = binary.Write(&b, le, []uint32{8000, 8000}) // sample rate, byte rate
-	_ = binary.Write(&b, le, []uint16{1, 8, 0})    // block align, bits, extension size
-	b.WriteString("fact")
-	_ = binary.Write(&b, le, []uint32{4, uint32(len(data))})
-	b.WriteString("data")
-	_ = binary.Write(&b, le, uint32(len(data)))
-	b.Write(data)
-	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	siptest.WriteUlawWAV(t, path, pcm)
 }
 
 func lastLines(b []byte, n int) string {
